@@ -1,0 +1,21 @@
+// Every file the engine writes goes through here: a temp file beside the target, then
+// rename, so a crash or cancel never leaves a half-written file behind.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+  await fs.promises.mkdir(path.dirname(target), { recursive: true });
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await fs.promises.writeFile(tmp, data);
+    await fs.promises.rename(tmp, target);
+  } catch (err) {
+    await fs.promises.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+export async function writeJsonAtomic(target: string, value: unknown): Promise<void> {
+  await writeFileAtomic(target, JSON.stringify(value, null, 2) + '\n');
+}

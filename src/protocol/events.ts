@@ -1,0 +1,75 @@
+// The one typed event stream every engine step reports through. The CLI prints it,
+// the worker forwards it over JSON-RPC, the extension turns it into logs and progress.
+
+export const STEP_IDS = ['encode-images', 'gap', 'projector', 'score-words', 'text-set', 'retrain', 'evaluate', 'export'] as const;
+export type StepId = (typeof STEP_IDS)[number];
+
+export const STEP_TITLES: Record<StepId, string> = {
+  'encode-images': 'Encode images',
+  gap: 'Modality gap',
+  projector: 'Projector',
+  'score-words': 'Score words',
+  'text-set': 'Text set',
+  retrain: 'Retrain last layer',
+  evaluate: 'Evaluate',
+  export: 'Export',
+};
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+
+/** Per-word validation result (see docs: anchor margin and logit margin). */
+export interface WordScore {
+  list: 'targets' | 'spurious';
+  /** class name or spurious value the word is listed under */
+  group: string;
+  text: string;
+  /** cos(e, a_own) - max other cos; pass iff > 0 */
+  clipMargin: number;
+  /** target words only: z_own - max other z; pass iff > 0 */
+  logitMargin?: number;
+  pass: boolean;
+  /** why it failed, readable */
+  reason?: string;
+}
+
+export interface GroupMetric {
+  label: string;
+  spurious: string;
+  n: number;
+  accuracy: number;
+}
+
+export interface HeadMetrics {
+  groups: GroupMetric[];
+  worstGroup: number;
+  /** weighted by the train split's group shares, as the reference */
+  average: number;
+  classBalanced: number;
+  /** plain accuracy over the split's own mix */
+  overall: number;
+}
+
+export interface SplitMetrics {
+  erm: HeadMetrics;
+  tldr: HeadMetrics;
+  dfr?: HeadMetrics;
+}
+
+export interface RunSummary {
+  runId: string;
+  runDir: string;
+  status: 'succeeded' | 'failed' | 'cancelled';
+  metrics: { val?: SplitMetrics; test?: SplitMetrics };
+  error?: string;
+}
+
+export type EngineEvent =
+  | { type: 'run-start'; runId: string; runDir: string; experiment: string; steps: StepId[] }
+  | { type: 'step-start'; step: StepId }
+  | { type: 'progress'; step: StepId; done: number; total: number; message?: string }
+  | { type: 'step-end'; step: StepId; status: 'done' | 'skipped'; seconds: number; detail?: string }
+  | { type: 'log'; level: LogLevel; message: string; step?: StepId }
+  | { type: 'scores'; scores: WordScore[] }
+  | { type: 'result'; summary: RunSummary };
+
+export type EventSink = (event: EngineEvent) => void;
