@@ -73,3 +73,21 @@ export type EngineEvent =
   | { type: 'result'; summary: RunSummary };
 
 export type EventSink = (event: EngineEvent) => void;
+
+/** One live check of an experiment's setup (files exist, inputs/outputs, sizes agree). */
+export interface SetupCheck {
+  id: string;
+  label: string;
+  status: 'ok' | 'warn' | 'error';
+  message: string;
+}
+
+/** A past run as the tree view lists it (read from `.tldr/runs/<id>/run.json`). */
+export interface RunRecord {
+  runId: string;
+  runDir: string;
+  experiment: string;
+  startedAt: string;
+  status: RunSummary['status'];
+  worstGroup?: { split: 'val' | 'test'; erm: number; tldr: number };
+}
