@@ -1,5 +1,9 @@
 // The engine's public surface: the CLI, the worker process and the benchmarks call only these.
 import type { EventSink, RunRecord, RunSummary, SetupCheck, WordScore } from '../protocol/events';
+import { runPipeline, scorePipeline } from './pipeline';
+import { runSetupChecks } from './setupChecks';
+import { readRunRecords } from './runFolder';
+import { writeDemoExperiment } from './demo/experiment';
 
 export interface EngineOptions {
   onEvent?: EventSink;
@@ -12,30 +16,25 @@ export interface EngineOptions {
 
 /** The whole pipeline: encode, gap, projector, score, text set, retrain, evaluate, export. */
 export async function runExperiment(file: string, opts: EngineOptions = {}): Promise<RunSummary> {
-  const { runPipeline } = await import('./pipeline');
   return runPipeline(file, opts);
 }
 
 /** Encode what scoring needs (cached) and score every word; nothing is written but the cache. */
 export async function scoreWords(file: string, opts: EngineOptions = {}): Promise<WordScore[]> {
-  const { scorePipeline } = await import('./pipeline');
   return scorePipeline(file, opts);
 }
 
 /** Cheap checks for the editor's Setup tab: no image is encoded. */
 export async function checkSetup(file: string, opts: Pick<EngineOptions, 'executionProvider'> = {}): Promise<SetupCheck[]> {
-  const { runSetupChecks } = await import('./setupChecks');
   return runSetupChecks(file, opts);
 }
 
 /** Past runs of this experiment, newest first. */
 export async function listRuns(file: string): Promise<RunRecord[]> {
-  const { readRunRecords } = await import('./runFolder');
   return readRunRecords(file);
 }
 
 /** Write the demo world (images, models, words, experiment) into `dir`; returns the experiment file. */
 export async function createDemo(dir: string, opts: Pick<EngineOptions, 'onEvent' | 'signal'> = {}): Promise<string> {
-  const { writeDemoExperiment } = await import('./demo/experiment');
   return writeDemoExperiment(dir, opts);
 }
