@@ -1,0 +1,343 @@
+// Word generation over the `openai` package, for OpenAI and OpenAI-compatible servers.
+// Pure with respect to files: takes the task and the current word lists, returns the new
+// lists; the caller decides whether to write. One request per list, so a failure in one
+// list keeps what the others got.
+import OpenAI from 'openai';
+import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import type { Task, WordEntry, WordLists, WordListKind } from '../engine/experiment/schema';
+import { abortError, isAbortError, throwIfAborted } from '../engine/errors';
+import { buildPrompt, allLists, wordListJsonSchema, WORD_LIST_SCHEMA_NAME, DEFAULT_WORD_COUNT, type AnswerFormat, type ListRef } from './prompts';
+import { extractWords, normalizeWord, wordKey } from './parse';
+
+export const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+export const DEFAULT_MODEL = 'gpt-4o-mini';
+export const DEFAULT_TIMEOUT_MS = 60_000;
+export const DEFAULT_MAX_RETRIES = 2;
+
+/** Where each setting comes from, named in error messages so users know what to change. */
+export const SETTING_HINTS = {
+  baseUrl: 'the setting tldr.llm.baseUrl in VS Code, or --base-url / OPENAI_BASE_URL for the CLI',
+  model: 'the setting tldr.llm.model in VS Code, or --model / TLDR_LLM_MODEL for the CLI',
+  timeout: 'the setting tldr.llm.timeout in VS Code, or --timeout for the CLI',
+  apiKey: '"TLDR: Set API Key" in VS Code, or the OPENAI_API_KEY environment variable for the CLI',
+} as const;
+
+export interface LlmClientSettings {
+  /** default https://api.openai.com/v1; never read from the environment here (see config.ts) */
+  baseURL?: string;
+  apiKey?: string;
+  model: string;
+  /** omitted from the request when undefined: some models reject any temperature */
+  temperature?: number;
+  timeoutMs?: number;
+  /** retries after the first attempt, on 408/409/429/5xx, timeouts and dropped connections */
+  maxRetries?: number;
+}
+
+export interface GenerateOptions extends LlmClientSettings {
+  /** words asked for per list */
+  count?: number;
+  /** default: every list of the task */
+  lists?: ListRef[];
+  signal?: AbortSignal;
+  onLog?: (msg: string) => void;
+  /** exponential backoff when the server gives no Retry-After (tests use a few ms) */
+  retryBaseDelayMs?: number;
+  retryMaxDelayMs?: number;
+}
+
+export interface AddedWord {
+  kind: WordListKind;
+  name: string;
+  text: string;
+}
+
+export interface ListError {
+  kind: WordListKind;
+  name: string;
+  message: string;
+}
+
+export interface GenerateResult {
+  /** the input lists with the new words appended (existing entries are the same objects, untouched) */
+  words: WordLists;
+  added: AddedWord[];
+  errors: ListError[];
+}
+
+export type LlmErrorCode = 'missing-key' | 'unreachable' | 'timeout' | 'auth' | 'not-found' | 'rate-limited' | 'server' | 'bad-request' | 'unparseable' | 'bad-input';
+
+export class LlmError extends Error {
+  override name = 'LlmError';
+  constructor(
+    readonly code: LlmErrorCode,
+    message: string,
+    /** no point trying the remaining lists: every request would fail the same way */
+    readonly fatal = false,
+  ) {
+    super(message);
+  }
+}
+
+const MAX_WORD_CHARS = 60;
+const MAX_WORD_TOKENS = 6;
+
+export function missingKeyMessage(): string {
+  return `No API key for the LLM endpoint. Set it with ${SETTING_HINTS.apiKey}. Local servers such as Ollama, LM Studio or llama.cpp accept any key (e.g. "local").`;
+}
+
+/**
+ * Generates words for the requested lists. Throws an AbortError when cancelled (no partial
+ * result), an LlmError for a missing key or bad list names; every other failure is
+ * reported per list in `errors`.
+ */
+export async function generateWords(task: Task, words: WordLists, opts: GenerateOptions): Promise<GenerateResult> {
+  throwIfAborted(opts.signal);
+  const lists = opts.lists ?? allLists(task);
+  for (const l of lists) {
+    const names = l.kind === 'targets' ? task.classes : task.spurious.values;
+    if (!names.includes(l.name)) throw new LlmError('bad-input', `"${l.name}" is not a ${l.kind === 'targets' ? 'class' : `value of ${task.spurious.name}`}; one of ${JSON.stringify(names)}.`);
+  }
+  const apiKey = opts.apiKey?.trim();
+  if (!apiKey) throw new LlmError('missing-key', missingKeyMessage(), true);
+  const count = opts.count ?? DEFAULT_WORD_COUNT;
+  if (!Number.isInteger(count) || count < 1) throw new LlmError('bad-input', `count must be a positive integer, got ${count}.`);
+
+  const baseURL = (opts.baseURL?.trim() || DEFAULT_BASE_URL).replace(/\/+$/, '');
+  const client = makeClient(baseURL, apiKey, opts);
+  // Servers sometimes echo the key in error text; it must never reach a log or a message.
+  const redact = (s: string) => (apiKey.length >= 4 ? s.split(apiKey).join('***') : s);
+  const log = (m: string) => opts.onLog?.(redact(m));
+
+  const seen = new Set<string>();
+  for (const kind of ['targets', 'spurious'] as const) for (const list of Object.values(words[kind])) for (const w of list) seen.add(wordKey(w.text));
+
+  const out: WordLists = { targets: { ...words.targets }, spurious: { ...words.spurious } };
+  const added: AddedWord[] = [];
+  const errors: ListError[] = [];
+  // Learned once per run: an endpoint that refuses json_schema for one list refuses it for all.
+  const state = { format: 'json_schema' as AnswerFormat };
+
+  for (let i = 0; i < lists.length; i++) {
+    const list = lists[i]!;
+    try {
+      log(`${list.kind} / ${list.name}: asking ${opts.model} at ${baseURL} for ${count} words`);
+      const raw = await requestWords(client, task, list, count, opts, state, log);
+      const fresh: WordEntry[] = [];
+      for (const r of raw) {
+        const text = normalizeWord(r, task.lowercaseWords);
+        if (!text || text.length > MAX_WORD_CHARS || text.split(' ').length > MAX_WORD_TOKENS) continue;
+        const key = wordKey(text);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        fresh.push({ text, source: 'llm' });
+        if (fresh.length >= count) break;
+      }
+      if (raw.length > 0 && fresh.length === 0) log(`${list.kind} / ${list.name}: all ${raw.length} words were already in the experiment`);
+      out[list.kind][list.name] = [...(words[list.kind][list.name] ?? []), ...fresh];
+      for (const w of fresh) added.push({ kind: list.kind, name: list.name, text: w.text });
+      log(`${list.kind} / ${list.name}: ${fresh.length} new words`);
+    } catch (err) {
+      if (isAbortError(err) || opts.signal?.aborted) throw abortError();
+      const e = err instanceof LlmError ? err : toLlmError(err, baseURL, opts);
+      errors.push({ ...list, message: redact(e.message) });
+      log(`${list.kind} / ${list.name}: ${e.message}`);
+      if (e.fatal) {
+        for (const rest of lists.slice(i + 1)) errors.push({ ...rest, message: 'not attempted after the previous error' });
+        break;
+      }
+    }
+  }
+  throwIfAborted(opts.signal);
+  return { words: out, added, errors };
+}
+
+function makeClient(baseURL: string, apiKey: string, opts: GenerateOptions): OpenAI {
+  // Azure's classic endpoints carry ?api-version=... in the base URL; the client wants it
+  // as a default query parameter, and Azure wants the key in an api-key header.
+  const url = new URL(baseURL);
+  const defaultQuery: Record<string, string> = {};
+  url.searchParams.forEach((v, k) => (defaultQuery[k] = v));
+  url.search = '';
+  const defaultHeaders = /\.azure\.com$/i.test(url.hostname) ? { 'api-key': apiKey } : undefined;
+  return new OpenAI({
+    baseURL: url.toString().replace(/\/+$/, ''),
+    apiKey,
+    defaultQuery,
+    defaultHeaders,
+    // Retries are ours (below): the package's backoff cannot be tuned and we also need
+    // the response-format fallback between attempts.
+    maxRetries: 0,
+    timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    logLevel: 'off',
+  });
+}
+
+function requestBody(task: Task, list: ListRef, count: number, opts: GenerateOptions, format: AnswerFormat): ChatCompletionCreateParamsNonStreaming {
+  const p = buildPrompt(task, list, count, format);
+  const body: ChatCompletionCreateParamsNonStreaming = {
+    model: opts.model,
+    messages: [
+      { role: 'system', content: p.system },
+      { role: 'user', content: p.user },
+    ],
+  };
+  if (opts.temperature !== undefined) body.temperature = opts.temperature;
+  if (format === 'json_schema') {
+    body.response_format = { type: 'json_schema', json_schema: { name: WORD_LIST_SCHEMA_NAME, strict: true, schema: wordListJsonSchema as unknown as Record<string, unknown> } };
+  } else if (format === 'json_object') {
+    body.response_format = { type: 'json_object' };
+  }
+  return body;
+}
+
+const NEXT_FORMAT: Record<AnswerFormat, AnswerFormat | undefined> = { json_schema: 'json_object', json_object: 'text', text: undefined };
+
+/** An endpoint that does not support the requested response_format (400/422 naming it). */
+function refusesFormat(err: unknown): boolean {
+  if (!(err instanceof OpenAI.APIError) || (err.status !== 400 && err.status !== 422)) return false;
+  const text = `${err.message} ${err.param ?? ''} ${JSON.stringify(err.error ?? '')}`;
+  return /response_format|json_schema|json_object|structured|schema|grammar/i.test(text);
+}
+
+async function requestWords(
+  client: OpenAI,
+  task: Task,
+  list: ListRef,
+  count: number,
+  opts: GenerateOptions,
+  state: { format: AnswerFormat },
+  log: (m: string) => void,
+): Promise<string[]> {
+  for (;;) {
+    const format = state.format;
+    let completion: OpenAI.Chat.Completions.ChatCompletion;
+    try {
+      completion = await withRetries(() => client.chat.completions.create(requestBody(task, list, count, opts, format), { signal: opts.signal }), opts, log);
+    } catch (err) {
+      const next = NEXT_FORMAT[format];
+      if (next && refusesFormat(err)) {
+        log(`the endpoint refused response_format ${format}; retrying with ${next === 'text' ? 'a plain-text list' : next}`);
+        state.format = next;
+        continue;
+      }
+      throw err;
+    }
+    const choice = completion.choices?.[0];
+    const content = choice?.message?.content ?? '';
+    const words = content.trim() ? extractWords(content) : [];
+    if (words.length === 0) {
+      const why = choice?.message?.refusal ? `the model refused: ${choice.message.refusal}` : content.trim() ? `answer began: ${JSON.stringify(content.slice(0, 160))}` : 'the answer was empty';
+      throw new LlmError('unparseable', `The model's answer could not be read as a word list (${why}). Try again, or another model (${SETTING_HINTS.model}).`);
+    }
+    if (choice?.finish_reason === 'length') log(`${list.kind} / ${list.name}: the answer was cut off at the token limit; kept the complete words`);
+    return words;
+  }
+}
+
+function isRetryable(err: unknown): boolean {
+  if (err instanceof OpenAI.APIConnectionTimeoutError) return true;
+  if (err instanceof OpenAI.APIConnectionError) return !isRefusedOrUnresolved(err);
+  if (err instanceof OpenAI.APIError && typeof err.status === 'number') return err.status === 408 || err.status === 409 || err.status === 429 || err.status >= 500;
+  return false;
+}
+
+function errnoCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^E[A-Z_]+$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+function isRefusedOrUnresolved(err: unknown): boolean {
+  const code = errnoCode(err);
+  return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH';
+}
+
+/** Retry-After (seconds or an HTTP date) or retry-after-ms, in ms; capped at a minute. */
+export function retryAfterMs(headers: Headers | undefined, now = Date.now()): number | undefined {
+  const ms = headers?.get('retry-after-ms');
+  if (ms && Number.isFinite(Number(ms))) return Math.max(0, Math.min(Number(ms), 60_000));
+  const ra = headers?.get('retry-after');
+  if (!ra) return undefined;
+  const secs = Number(ra);
+  const wait = Number.isFinite(secs) ? secs * 1000 : Date.parse(ra) - now;
+  return Number.isFinite(wait) ? Math.max(0, Math.min(wait, 60_000)) : undefined;
+}
+
+async function withRetries<T>(fn: () => Promise<T>, opts: GenerateOptions, log: (m: string) => void): Promise<T> {
+  const maxRetries = opts.maxRetries ?? DEFAULT_MAX_RETRIES;
+  const base = opts.retryBaseDelayMs ?? 500;
+  const cap = opts.retryMaxDelayMs ?? 8_000;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (opts.signal?.aborted || err instanceof OpenAI.APIUserAbortError) throw abortError();
+      if (attempt >= maxRetries || !isRetryable(err)) throw err;
+      const headers = err instanceof OpenAI.APIError ? (err.headers as Headers | undefined) : undefined;
+      const fromServer = retryAfterMs(headers);
+      const delay = fromServer ?? Math.min(cap, base * 2 ** attempt) * (1 - Math.random() * 0.25);
+      const what = err instanceof OpenAI.APIError && err.status ? `HTTP ${err.status}` : err instanceof OpenAI.APIConnectionTimeoutError ? 'timeout' : 'connection error';
+      log(`${what}; retry ${attempt + 1} of ${maxRetries} in ${Math.round(delay)} ms${fromServer !== undefined ? ' (Retry-After)' : ''}`);
+      await sleep(delay, opts.signal);
+    }
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError());
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(abortError());
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** A message that says what went wrong and which setting fixes it. Never includes the key. */
+function toLlmError(err: unknown, baseURL: string, opts: GenerateOptions): LlmError {
+  const url = `${baseURL}/chat/completions`;
+  if (err instanceof OpenAI.APIConnectionTimeoutError) {
+    return new LlmError('timeout', `No answer from ${url} within ${opts.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms (after ${opts.maxRetries ?? DEFAULT_MAX_RETRIES} retries). Raise the timeout (${SETTING_HINTS.timeout}) or check the server.`);
+  }
+  if (err instanceof OpenAI.APIConnectionError) {
+    const code = errnoCode(err);
+    return new LlmError(
+      'unreachable',
+      `Cannot reach the LLM endpoint ${baseURL}${code ? ` (${code})` : ''}. Check the base URL (${SETTING_HINTS.baseUrl}) and that the server is running.`,
+      true,
+    );
+  }
+  if (err instanceof OpenAI.APIError && typeof err.status === 'number') {
+    const detail = serverDetail(err);
+    switch (err.status) {
+      case 401:
+      case 403:
+        return new LlmError('auth', `${url} rejected the API key (HTTP ${err.status}${detail}). Set the right key with ${SETTING_HINTS.apiKey}.`, true);
+      case 404:
+        return /model/i.test(detail)
+          ? new LlmError('not-found', `Unknown model "${opts.model}" at ${baseURL} (HTTP 404${detail}). Set the model with ${SETTING_HINTS.model}; for Ollama, pull it first.`, true)
+          : new LlmError('not-found', `${url} was not found (HTTP 404${detail}). Check the base URL (${SETTING_HINTS.baseUrl}; it usually ends in /v1) and the model "${opts.model}" (${SETTING_HINTS.model}).`, true);
+      case 429:
+        return new LlmError('rate-limited', `${url} is rate-limiting (HTTP 429${detail}) and still was after ${opts.maxRetries ?? DEFAULT_MAX_RETRIES} retries. Try again later.`);
+      default:
+        if (err.status >= 500) return new LlmError('server', `${url} failed with HTTP ${err.status}${detail} after ${opts.maxRetries ?? DEFAULT_MAX_RETRIES} retries. The server has a problem; try again later.`);
+        return new LlmError('bad-request', `${url} refused the request (HTTP ${err.status}${detail}). Check the model "${opts.model}" (${SETTING_HINTS.model}).`);
+    }
+  }
+  return new LlmError('server', `The LLM request failed: ${err instanceof Error ? err.message : String(err)}`);
+}
+
+function serverDetail(err: InstanceType<typeof OpenAI.APIError>): string {
+  // OpenAI nests {error: {message}}; some compatible servers send {error: "text"}.
+  const e = err.error as { message?: unknown } | string | undefined;
+  const msg = typeof e === 'string' ? e : typeof e?.message === 'string' ? e.message : '';
+  return msg ? `: ${msg.slice(0, 200)}` : '';
+}

@@ -1,0 +1,77 @@
+// Turning a model's answer into clean words: JSON first (validated with zod), then a
+// plain-text list parser for servers that ignore or refuse structured output.
+import { z } from 'zod';
+
+const wordsObject = z.object({ words: z.array(z.string()) });
+const wordsArray = z.array(z.string());
+const anyStringArrays = z.record(z.string(), z.unknown());
+
+const LIST_MARKER = /^\s*(?:\(?\d{1,3}[.):\]]|\d{1,3}\s+-|[-*•‣◦·–—+])\s*/u;
+const QUOTES = /^[\s"'`“”‘’«»„]+|[\s"'`“”‘’«»„]+$/gu;
+
+/** trim, strip numbering, bullets, quotes and trailing punctuation, collapse spaces. */
+export function normalizeWord(raw: string, lowercase: boolean): string {
+  let s = raw.replace(/\*\*|__/g, '').trim();
+  s = s.replace(LIST_MARKER, '');
+  s = s.replace(QUOTES, '');
+  s = s.replace(/[.,;:!?]+$/u, '').replace(QUOTES, '');
+  s = s.replace(/\s+/gu, ' ').trim();
+  return lowercase ? s.toLowerCase() : s;
+}
+
+/** Case- and space-insensitive identity used for de-duplication. */
+export function wordKey(text: string): string {
+  return text.normalize('NFKC').replace(/\s+/gu, ' ').trim().toLowerCase();
+}
+
+function stripFences(s: string): string {
+  const m = /```(?:json)?\s*([\s\S]*?)```/i.exec(s);
+  return m ? m[1]! : s;
+}
+
+/** JSON answers: {"words": [...]}, a bare array, or an object with one string array under another key. */
+export function parseJsonWords(content: string): string[] | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(stripFences(content).trim());
+  } catch {
+    return undefined;
+  }
+  const obj = wordsObject.safeParse(json);
+  if (obj.success) return obj.data.words;
+  const arr = wordsArray.safeParse(json);
+  if (arr.success) return arr.data;
+  const rec = anyStringArrays.safeParse(json);
+  if (rec.success) {
+    const arrays = Object.values(rec.data).map((v) => wordsArray.safeParse(v)).filter((r) => r.success);
+    if (arrays.length === 1) return arrays[0]!.data;
+  }
+  return undefined;
+}
+
+/**
+ * Prose answers. When the text has list items (numbered or bulleted) only those count, so
+ * "Here are 20 kinds of ..." and closing remarks are dropped; otherwise a single line is
+ * split on commas and several lines are taken one per line. A trailing " - explanation"
+ * or ": explanation" is cut, since models like to annotate.
+ */
+export function parseTextWords(content: string): string[] {
+  const text = stripFences(content);
+  // A truncated or slightly broken JSON answer: salvage the complete strings.
+  if (/^\s*[[{]/.test(text)) {
+    const strings = [...text.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!).filter((s) => s !== 'words');
+    if (strings.length) return strings;
+  }
+  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+  const items = lines.filter((l) => LIST_MARKER.test(l) && !/^[-*_]{3,}$/.test(l));
+  let picked: string[];
+  if (items.length > 0) picked = items;
+  else if (lines.length === 1) picked = lines[0]!.split(/[,;]/);
+  else picked = lines.filter((l) => !l.endsWith(':'));
+  return picked.map((l) => l.replace(LIST_MARKER, '').replace(/\s+[-–—]\s+.*$|:\s+.*$|\s+\(.*\)$/u, ''));
+}
+
+/** Raw strings out of an answer: JSON when it parses and validates, the text parser otherwise. */
+export function extractWords(content: string): string[] {
+  return parseJsonWords(content) ?? parseTextWords(content);
+}
