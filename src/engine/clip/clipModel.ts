@@ -1,0 +1,127 @@
+// A CLIP export in the Hugging Face layout (onnx/text_model.onnx, onnx/vision_model.onnx,
+// tokenizer.json, preprocessor_config.json). Input and output names are detected from the
+// sessions and can be overridden in the experiment file.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { InputError, throwIfAborted } from '../errors';
+import { createSession, type SessionOptions } from '../onnxSession';
+import { loadClipTokenizer, type ClipTokenizer } from './tokenizer';
+import { readClipPreprocessing, type ImagePreprocessing } from '../images/preprocess';
+import type { Experiment } from '../experiment/schema';
+
+export interface ClipFiles {
+  dir: string;
+  textModel: string;
+  visionModel: string;
+  tokenizer: string;
+  preprocessor: string;
+}
+
+export function clipFiles(clip: Experiment['models']['clip'], resolve: (p: string) => string): ClipFiles {
+  const dir = resolve(clip.dir);
+  return {
+    dir,
+    textModel: path.resolve(dir, clip.textModel),
+    visionModel: path.resolve(dir, clip.visionModel),
+    tokenizer: path.resolve(dir, clip.tokenizer),
+    preprocessor: path.resolve(dir, clip.preprocessor),
+  };
+}
+
+export interface ClipModel {
+  files: ClipFiles;
+  tokenizer: ClipTokenizer;
+  preprocessing: ImagePreprocessing;
+  dim: number;
+  /** row-major [texts.length, dim] */
+  encodeTexts(texts: string[], opts?: { batchSize?: number; signal?: AbortSignal; onBatch?: (done: number) => void }): Promise<Float32Array>;
+  /** pixel_values [n, 3, H, W] -> [n, dim] */
+  encodePixels(pixels: Float32Array, n: number): Promise<Float32Array>;
+  release(): Promise<void>;
+}
+
+function pick(names: readonly string[], wanted: string | undefined, candidates: string[], what: string, file: string): string {
+  if (wanted) {
+    if (!names.includes(wanted)) throw new InputError(`${file}: has no ${what} named "${wanted}" (it has ${names.join(', ')}). Fix models.clip.names in the experiment.`);
+    return wanted;
+  }
+  for (const c of candidates) if (names.includes(c)) return c;
+  if (names.length === 1) return names[0];
+  throw new InputError(`${file}: cannot tell which ${what} to use among ${names.join(', ')}. Set it in models.clip.names.`);
+}
+
+function requireFile(file: string, what: string): void {
+  if (!fs.existsSync(file)) throw new InputError(`${file}: ${what} not found. A CLIP folder needs the Hugging Face export layout: onnx/text_model.onnx, onnx/vision_model.onnx, tokenizer.json, preprocessor_config.json (or set the file names in models.clip).`);
+}
+
+export async function loadClip(clip: Experiment['models']['clip'], resolve: (p: string) => string, opts: SessionOptions = {}): Promise<ClipModel> {
+  const files = clipFiles(clip, resolve);
+  requireFile(files.textModel, 'CLIP text model');
+  requireFile(files.visionModel, 'CLIP vision model');
+  requireFile(files.tokenizer, 'CLIP tokenizer');
+  requireFile(files.preprocessor, 'CLIP preprocessor config');
+  const tokenizer = loadClipTokenizer(files.tokenizer);
+  const preprocessing = readClipPreprocessing(files.preprocessor);
+  const [text, vision] = await Promise.all([createSession(files.textModel, files.textModel, opts), createSession(files.visionModel, files.visionModel, opts)]);
+  const names = clip.names;
+  const idsName = pick(text.inputNames, names.inputIds, ['input_ids'], 'token id input', files.textModel);
+  const maskName = text.inputNames.includes(names.attentionMask ?? 'attention_mask') ? (names.attentionMask ?? 'attention_mask') : undefined;
+  const textOut = pick(text.outputNames, names.textEmbeds, ['text_embeds', 'text_features', 'pooler_output'], 'text embedding output', files.textModel);
+  const pixName = pick(vision.inputNames, names.pixelValues, ['pixel_values'], 'pixel input', files.visionModel);
+  const imageOut = pick(vision.outputNames, names.imageEmbeds, ['image_embeds', 'image_features', 'pooler_output'], 'image embedding output', files.visionModel);
+
+  const runText = async (batch: number[][]): Promise<{ data: Float32Array; dim: number }> => {
+    // Trim to the longest prompt of the batch: end-token pooling makes padding irrelevant.
+    const len = Math.max(...batch.map((ids) => ids.length));
+    const ids = new BigInt64Array(batch.length * len).fill(BigInt(tokenizer.padId));
+    const mask = new BigInt64Array(batch.length * len);
+    batch.forEach((row, i) => row.forEach((id, j) => {
+      ids[i * len + j] = BigInt(id);
+      mask[i * len + j] = 1n;
+    }));
+    const feeds: Record<string, ort.Tensor> = { [idsName]: new ort.Tensor('int64', ids, [batch.length, len]) };
+    if (maskName) feeds[maskName] = new ort.Tensor('int64', mask, [batch.length, len]);
+    const out = (await text.run(feeds, [textOut]))[textOut];
+    return { data: out.data as Float32Array, dim: out.dims[out.dims.length - 1] };
+  };
+  const runVision = async (pixels: Float32Array, n: number): Promise<{ data: Float32Array; dim: number }> => {
+    const { crop } = preprocessing;
+    const out = (await vision.run({ [pixName]: new ort.Tensor('float32', pixels, [n, 3, crop, crop]) }, [imageOut]))[imageOut];
+    return { data: out.data as Float32Array, dim: out.dims[out.dims.length - 1] };
+  };
+
+  const textDim = (await runText([tokenizer.encode('a photo.')])).dim;
+  const imageDim = (await runVision(new Float32Array(3 * preprocessing.crop * preprocessing.crop), 1)).dim;
+  if (textDim !== imageDim) {
+    throw new InputError(`${files.dir}: CLIP text embeddings have ${textDim} dimensions but image embeddings have ${imageDim}. The two models must come from the same CLIP export (text_embeds and image_embeds, both projected).`);
+  }
+
+  return {
+    files,
+    tokenizer,
+    preprocessing,
+    dim: textDim,
+    async encodeTexts(texts, o = {}) {
+      const batchSize = o.batchSize ?? 64;
+      const encoded = texts.map((t) => tokenizer.encode(t));
+      // Sort by length so each batch is trimmed to similar lengths; write back in input order.
+      const order = encoded.map((_, i) => i).sort((a, b) => encoded[a].length - encoded[b].length);
+      const out = new Float32Array(texts.length * textDim);
+      for (let start = 0; start < order.length; start += batchSize) {
+        throwIfAborted(o.signal);
+        const idx = order.slice(start, start + batchSize);
+        const { data } = await runText(idx.map((i) => encoded[i]));
+        idx.forEach((i, r) => out.set(data.subarray(r * textDim, (r + 1) * textDim), i * textDim));
+        o.onBatch?.(Math.min(start + batchSize, order.length));
+      }
+      return out;
+    },
+    async encodePixels(pixels, n) {
+      return (await runVision(pixels, n)).data;
+    },
+    async release() {
+      await Promise.all([text.release(), vision.release()]);
+    },
+  };
+}

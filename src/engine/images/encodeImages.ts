@@ -1,0 +1,105 @@
+// Encode image files with one or more image encoders (classifier features, CLIP image
+// embeddings) in batches, through the content-addressed cache. Reading and decoding the
+// next batch overlaps with inference on the current one.
+import * as fs from 'node:fs';
+import { EmbeddingCache, sha256 } from '../cache';
+import { throwIfAborted, InputError } from '../errors';
+import { decodeImage, preprocessInto, type ImagePreprocessing } from './preprocess';
+
+export interface ImageEncoder {
+  name: string;
+  /** cache namespace: model bytes + preprocessing */
+  namespace: string;
+  preprocessing: ImagePreprocessing;
+  dim: number;
+  /** pixels [n, 3, crop, crop] -> [n, dim] */
+  run(pixels: Float32Array, n: number): Promise<Float32Array>;
+}
+
+export interface EncodeResult {
+  /** one [paths.length, dim] matrix per encoder, rows in input order */
+  outputs: Float32Array[];
+  encoded: number;
+  cached: number;
+}
+
+interface PreparedBatch {
+  start: number;
+  /** per encoder: rows that missed the cache, and their pixels */
+  misses: { rows: number[]; pixels: Float32Array }[];
+  keys: string[];
+  cached: number;
+}
+
+export async function encodeImages(
+  paths: string[],
+  encoders: ImageEncoder[],
+  opts: { cache: EmbeddingCache; batchSize: number; signal?: AbortSignal; onProgress?: (done: number, total: number) => void },
+): Promise<EncodeResult> {
+  const outputs = encoders.map((e) => new Float32Array(paths.length * e.dim));
+  const total = paths.length;
+  let encoded = 0;
+  let cached = 0;
+
+  const prepare = async (start: number): Promise<PreparedBatch> => {
+    const end = Math.min(start + opts.batchSize, total);
+    const files = await Promise.all(
+      paths.slice(start, end).map((p) =>
+        fs.promises.readFile(p).catch((err: NodeJS.ErrnoException) => {
+          throw new InputError(`${p}: cannot read the image (${err.code ?? err.message}). Restore it or remove it from the manifest.`);
+        }),
+      ),
+    );
+    const keys = files.map((b) => sha256(b));
+    const missRows: number[][] = encoders.map(() => []);
+    await Promise.all(
+      keys.map(async (key, i) => {
+        for (let e = 0; e < encoders.length; e++) {
+          const hit = await opts.cache.get(encoders[e].namespace, key);
+          if (hit && hit.length === encoders[e].dim) outputs[e].set(hit, (start + i) * encoders[e].dim);
+          else missRows[e].push(i);
+        }
+      }),
+    );
+    const needDecode = new Set(missRows.flat());
+    const decoded = new Map(await Promise.all([...needDecode].map(async (i) => [i, await decodeImage(files[i], paths[start + i])] as const)));
+    const misses = await Promise.all(
+      encoders.map(async (enc, e) => {
+        const rows = missRows[e].sort((a, b) => a - b);
+        const size = 3 * enc.preprocessing.crop * enc.preprocessing.crop;
+        const pixels = new Float32Array(rows.length * size);
+        await Promise.all(rows.map((i, r) => preprocessInto(decoded.get(i)!, enc.preprocessing, pixels, r * size)));
+        return { rows, pixels };
+      }),
+    );
+    return { start, misses, keys, cached: end - start - needDecode.size };
+  };
+
+  let next: Promise<PreparedBatch> | undefined = total > 0 ? prepare(0) : undefined;
+  while (next) {
+    throwIfAborted(opts.signal);
+    const batch = await next;
+    const after = batch.start + opts.batchSize;
+    next = after < total ? prepare(after) : undefined;
+    next?.catch(() => undefined); // surfaced when awaited; avoid an unhandled rejection if we stop first
+    for (let e = 0; e < encoders.length; e++) {
+      const { rows, pixels } = batch.misses[e];
+      if (!rows.length) continue;
+      throwIfAborted(opts.signal);
+      const enc = encoders[e];
+      const out = await enc.run(pixels, rows.length);
+      await Promise.all(
+        rows.map((i, r) => {
+          const vec = out.slice(r * enc.dim, (r + 1) * enc.dim);
+          outputs[e].set(vec, (batch.start + i) * enc.dim);
+          return opts.cache.put(enc.namespace, batch.keys[i], vec);
+        }),
+      );
+    }
+    const n = batch.keys.length;
+    cached += batch.cached;
+    encoded += n - batch.cached;
+    opts.onProgress?.(Math.min(after, total), total);
+  }
+  return { outputs, encoded, cached };
+}

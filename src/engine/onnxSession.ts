@@ -1,0 +1,20 @@
+// One place that creates onnxruntime sessions, so thread and provider settings agree.
+import * as ort from 'onnxruntime-node';
+import { InputError } from './errors';
+
+export interface SessionOptions {
+  executionProvider?: string;
+}
+
+export async function createSession(model: string | Uint8Array, label: string, opts: SessionOptions = {}): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(model as never, {
+      executionProviders: [opts.executionProvider ?? 'cpu'],
+      graphOptimizationLevel: 'all',
+    });
+  } catch (err) {
+    throw new InputError(`${label}: onnxruntime cannot load this model (${(err as Error).message.split('\n')[0]}). Check that it is a valid ONNX file exported with opset <= 21.`);
+  }
+}
+
+export const ortVersion = (): string => ort.env.versions?.common ?? 'unknown';
