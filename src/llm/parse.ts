@@ -68,7 +68,14 @@ export function parseTextWords(content: string): string[] {
   if (items.length > 0) picked = items;
   else if (lines.length === 1) picked = lines[0]!.split(/[,;]/);
   else picked = lines.filter((l) => !l.endsWith(':'));
-  return picked.map((l) => l.replace(LIST_MARKER, '').replace(/\s+[-–—]\s+.*$|:\s+.*$|\s+\(.*\)$/u, ''));
+  return picked
+    .map((l) => l.replace(LIST_MARKER, '').replace(/\s+[-–—]\s+.*$|:\s+.*$|\s+\(.*\)$/u, '').trim())
+    .filter((l) => !looksLikeSentence(l));
+}
+
+/** "I cannot help with that." is prose, not a word; "Northern cardinal." is a word. */
+function looksLikeSentence(s: string): boolean {
+  return /[.!?]$/.test(s) && s.split(/\s+/).length >= 4;
 }
 
 /** Raw strings out of an answer: JSON when it parses and validates, the text parser otherwise. */

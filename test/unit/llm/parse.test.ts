@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { normalizeWord, parseJsonWords, parseTextWords, extractWords, wordKey } from '../../../src/llm/parse';
+import { retryAfterMs } from '../../../src/llm/generate';
+
+test('normalizeWord strips numbering, bullets, quotes, markdown and trailing punctuation', () => {
+  assert.equal(normalizeWord('  12. "Snow   Goose". ', true), 'snow goose');
+  assert.equal(normalizeWord('- **Roseate Spoonbill**', true), 'roseate spoonbill');
+  assert.equal(normalizeWord('(3) ‘Jet-black hair’', false), 'Jet-black hair');
+  assert.equal(normalizeWord('• Black-and-white Warbler,', false), 'Black-and-white Warbler');
+  // numbers that are part of the word survive
+  assert.equal(normalizeWord('1950s diner', true), '1950s diner');
+});
+
+test('wordKey makes de-duplication case- and space-insensitive', () => {
+  assert.equal(wordKey(' Snow  Goose'), wordKey('snow goose'));
+});
+
+test('parseJsonWords accepts {words}, a bare array, fenced JSON and one array under another key', () => {
+  assert.deepEqual(parseJsonWords('{"words":["a","b"]}'), ['a', 'b']);
+  assert.deepEqual(parseJsonWords('["a"]'), ['a']);
+  assert.deepEqual(parseJsonWords('```json\n{"words": ["x"]}\n```'), ['x']);
+  assert.deepEqual(parseJsonWords('{"landbird": ["robin"]}'), ['robin']);
+  assert.equal(parseJsonWords('{"words": [1, 2]}'), undefined);
+  assert.equal(parseJsonWords('1. robin'), undefined);
+});
+
+test('parseTextWords keeps only list items from prose and cuts explanations', () => {
+  const prose = 'Sure! Here are kinds of landbirds:\n\n1. **American Robin** - a common thrush\n2) "Blue Jay"\n3. Northern cardinal.\n- Wild turkey: large and brown\n\nLet me know if you need more!';
+  assert.deepEqual(parseTextWords(prose).map((w) => normalizeWord(w, true)), ['american robin', 'blue jay', 'northern cardinal', 'wild turkey']);
+});
+
+test('parseTextWords splits a single comma line, and salvages a truncated JSON answer', () => {
+  assert.deepEqual(parseTextWords('ocean, lake; pond'), ['ocean', 'lake', 'pond']);
+  assert.deepEqual(parseTextWords('{"words": ["ocean", "lake", "po'), ['ocean', 'lake']);
+  assert.deepEqual(extractWords('I cannot help with that request.'), []);
+});
+
+test('retryAfterMs reads seconds, HTTP dates and retry-after-ms, capped at a minute', () => {
+  const h = (o: Record<string, string>) => new Headers(o);
+  assert.equal(retryAfterMs(h({ 'retry-after': '2' })), 2000);
+  assert.equal(retryAfterMs(h({ 'retry-after-ms': '150' })), 150);
+  assert.equal(retryAfterMs(h({ 'retry-after': new Date(10_000).toUTCString() }), 7_000), 3000);
+  assert.equal(retryAfterMs(h({ 'retry-after': '3600' })), 60_000);
+  assert.equal(retryAfterMs(h({})), undefined);
+});
