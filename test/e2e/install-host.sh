@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs the VS Code host of the end-to-end tests (code-server, see host/package.json) offline:
+# only the npm registry and Debian's apt are used. Idempotent: returns at once when the installed
+# host matches host/package-lock.json and the Node version.
+# Recipe: docs/e2e-vscode-host.md of the shared docs (apt packages, ripgrep cache seeding, npm env).
+#
+#   test/e2e/install-host.sh          # install when needed
+#   E2E_HOST_FORCE=1 test/e2e/install-host.sh   # reinstall
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+dest="$here/.host"
+stamp_file="$dest/node_modules/.tldr-e2e-host-stamp"
+stamp="$(cat "$here/host/package.json" "$here/host/package-lock.json" | sha256sum | cut -c1-16) node-$(node -v)"
+
+need_apt=()
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ -x /usr/bin/rg ] || need_apt+=(ripgrep)
+[ -e /usr/include/krb5.h ] || [ -e /usr/include/gssapi/gssapi.h ] || need_apt+=(libkrb5-dev)
+command -v make >/dev/null && command -v g++ >/dev/null || need_apt+=(build-essential)
+command -v python3 >/dev/null || need_apt+=(python3)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "install-host: apt-get install ${need_apt[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${need_apt[@]}"
+fi
+
+if [ -z "${E2E_HOST_FORCE:-}" ] && [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ] \
+  && [ -x "$dest/node_modules/.bin/code-server" ]; then
+  echo "install-host: code-server already installed in $dest"
+  exit 0
+fi
+
+# @vscode/ripgrep's postinstall downloads rg from GitHub: seed its cache with Debian's rg.
+rg_cache="$(node -p "require('os').tmpdir()")/vscode-ripgrep-cache-1.15.11"
+rg_tar="$rg_cache/ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz"
+if [ ! -s "$rg_tar" ]; then
+  mkdir -p "$rg_cache"
+  tar -czf "$rg_tar.tmp" -C /usr/bin rg
+  mv "$rg_tar.tmp" "$rg_tar"
+fi
+
+start=$(date +%s)
+rm -rf "$dest"
+mkdir -p "$dest"
+cp "$here/host/package.json" "$here/host/package-lock.json" "$dest/"
+(
+  cd "$dest"
+  export npm_config_unsafe_perm=true      # code-server's postinstall refuses root otherwise
+  export npm_config_nodedir=/usr          # Debian's nodejs ships the headers: node-gyp downloads nothing
+  export npm_config_yes=true              # node-pty's install runs `npx node-gyp`
+  export npm_config_build_from_source=true  # no prebuilt lookups on GitHub
+  export JOBS=max
+  npm ci --no-audit --no-fund --loglevel=error
+)
+echo "$stamp" > "$stamp_file"
+echo "install-host: code-server installed in $(( $(date +%s) - start )) s"
