@@ -1,0 +1,159 @@
+// Messages between the experiment editor's webview and the extension host: one zod schema
+// per direction, so both sides validate what arrives (invalid messages are dropped and logged).
+// No 'vscode' import: the webview bundle and the unit tests use this file too.
+import { z } from 'zod';
+
+export const wordListKindSchema = z.enum(['targets', 'spurious']);
+export type WordListKindId = z.infer<typeof wordListKindSchema>;
+
+/** A word as typed by the user: trimmed, non-empty, no line breaks, bounded. */
+export const wordTextSchema = z
+  .string()
+  .trim()
+  .min(1, 'a word must not be empty')
+  .max(200, 'a word must be at most 200 characters')
+  .refine((s) => !/[\r\n]/.test(s), 'a word must be on one line');
+
+/** Points at one entry; `text` is what the webview showed, so a stale index is detected. */
+const wordRef = {
+  list: wordListKindSchema,
+  group: z.string().min(1),
+  index: z.number().int().nonnegative(),
+  text: z.string(),
+};
+
+export const wordEditSchema = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('add'), list: wordListKindSchema, group: z.string().min(1), text: wordTextSchema }).strict(),
+  z.object({ op: z.literal('update'), ...wordRef, newText: wordTextSchema }).strict(),
+  z.object({ op: z.literal('delete'), ...wordRef }).strict(),
+  z.object({ op: z.literal('lock'), ...wordRef, locked: z.boolean() }).strict(),
+]);
+export type WordEdit = z.infer<typeof wordEditSchema>;
+
+export const SETUP_FIELD_IDS = ['clip', 'classifier', 'train', 'val', 'test', 'captions'] as const;
+export const setupFieldIdSchema = z.enum(SETUP_FIELD_IDS);
+export type SetupFieldId = z.infer<typeof setupFieldIdSchema>;
+
+const scope = { list: wordListKindSchema.optional(), group: z.string().min(1).optional() };
+
+export const webviewToHostSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready') }).strict(),
+  z.object({ type: z.literal('edit'), edit: wordEditSchema }).strict(),
+  z.object({ type: z.literal('removeFailing'), ...scope }).strict(),
+  z.object({ type: z.literal('scoreWords') }).strict(),
+  z.object({ type: z.literal('generateWords'), ...scope }).strict(),
+  z.object({ type: z.literal('pickPath'), field: setupFieldIdSchema }).strict(),
+  z.object({ type: z.literal('setPath'), field: setupFieldIdSchema, value: z.string().trim().min(1).max(4096) }).strict(),
+  z.object({ type: z.literal('checkSetup') }).strict(),
+  z.object({ type: z.literal('startRun') }).strict(),
+  z.object({ type: z.literal('openArtifact'), what: z.enum(['report', 'model']), runId: z.string().min(1) }).strict(),
+  z.object({ type: z.literal('log'), level: z.enum(['info', 'warn', 'error']), message: z.string().max(10_000) }).strict(),
+]);
+export type WebviewToHost = z.infer<typeof webviewToHostSchema>;
+
+// ---- host -> webview
+// Engine data passes through here: unknown extra fields are stripped rather than rejected.
+
+const wordEntryViewSchema = z.object({ text: z.string(), source: z.enum(['llm', 'user']), locked: z.boolean() });
+export type WordEntryView = z.infer<typeof wordEntryViewSchema>;
+
+const setupFieldViewSchema = z
+  .object({
+    id: setupFieldIdSchema,
+    label: z.string(),
+    /** what the picker selects */
+    kind: z.enum(['file', 'folder']),
+    /** the path as written in the file; '' when absent */
+    value: z.string(),
+    optional: z.boolean(),
+  })
+  ;
+export type SetupFieldView = z.infer<typeof setupFieldViewSchema>;
+
+export const docStateSchema = z.discriminatedUnion('ok', [
+  z
+    .object({
+      ok: z.literal(true),
+      fileName: z.string(),
+      name: z.string().optional(),
+      classes: z.array(z.string()),
+      spuriousName: z.string(),
+      spuriousValues: z.array(z.string()),
+      words: z.object({ targets: z.record(z.string(), z.array(wordEntryViewSchema)), spurious: z.record(z.string(), z.array(wordEntryViewSchema)) }),
+      setup: z.array(setupFieldViewSchema),
+      /** schema problems (the words are still editable); undefined when the file is valid */
+      problems: z.string().optional(),
+    })
+    ,
+  z.object({ ok: z.literal(false), fileName: z.string(), error: z.string() }),
+]);
+export type DocState = z.infer<typeof docStateSchema>;
+
+export const wordScoreSchema = z
+  .object({
+    list: wordListKindSchema,
+    group: z.string(),
+    text: z.string(),
+    clipMargin: z.number(),
+    logitMargin: z.number().optional(),
+    pass: z.boolean(),
+    reason: z.string().optional(),
+  })
+  ;
+
+export const setupCheckSchema = z.object({ id: z.string(), label: z.string(), status: z.enum(['ok', 'warn', 'error']), message: z.string() });
+
+const groupMetricSchema = z.object({ label: z.string(), spurious: z.string(), n: z.number(), accuracy: z.number() });
+const headMetricsSchema = z
+  .object({ groups: z.array(groupMetricSchema), worstGroup: z.number(), average: z.number(), classBalanced: z.number(), overall: z.number() })
+  ;
+export const splitMetricsSchema = z.object({ erm: headMetricsSchema, tldr: headMetricsSchema, dfr: headMetricsSchema.optional() });
+export type SplitMetricsView = z.infer<typeof splitMetricsSchema>;
+
+export const resultViewSchema = z
+  .object({
+    runId: z.string(),
+    status: z.enum(['succeeded', 'failed', 'cancelled']),
+    split: z.enum(['val', 'test']).nullable(),
+    metrics: splitMetricsSchema.nullable(),
+    error: z.string().optional(),
+    hasReport: z.boolean(),
+    hasModel: z.boolean(),
+  })
+  ;
+export type ResultView = z.infer<typeof resultViewSchema>;
+
+export const jobViewSchema = z
+  .object({
+    kind: z.enum(['score', 'run', 'generate', 'demo']),
+    label: z.string(),
+    /** 0..100 over the whole job; undefined when unknown */
+    percent: z.number().min(0).max(100).optional(),
+    message: z.string().optional(),
+  })
+  ;
+export type JobView = z.infer<typeof jobViewSchema>;
+
+export const hostToWebviewSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('document'), doc: docStateSchema }),
+  z.object({ type: z.literal('context'), trusted: z.boolean(), llmAvailable: z.boolean(), llmReason: z.string().optional() }),
+  z.object({ type: z.literal('scores'), scores: z.array(wordScoreSchema) }),
+  z.object({ type: z.literal('job'), job: jobViewSchema.nullable() }),
+  z.object({ type: z.literal('setup'), checks: z.array(setupCheckSchema).nullable(), error: z.string().optional() }),
+  z.object({ type: z.literal('results'), result: resultViewSchema.nullable() }),
+  z.object({ type: z.literal('notice'), level: z.enum(['info', 'warn', 'error']), message: z.string() }),
+]);
+export type HostToWebview = z.infer<typeof hostToWebviewSchema>;
+
+export type Parsed<T> = { ok: true; message: T } | { ok: false; error: string };
+
+function parseWith<T>(schema: z.ZodType<T>, raw: unknown): Parsed<T> {
+  const r = schema.safeParse(raw);
+  if (r.success) return { ok: true, message: r.data };
+  const first = r.error.issues[0];
+  const where = first ? first.path.map(String).join('.') : '';
+  return { ok: false, error: `${where ? where + ': ' : ''}${first?.message ?? 'invalid message'}` };
+}
+
+export const parseWebviewMessage = (raw: unknown): Parsed<WebviewToHost> => parseWith(webviewToHostSchema, raw);
+export const parseHostMessage = (raw: unknown): Parsed<HostToWebview> => parseWith(hostToWebviewSchema, raw);
