@@ -1,0 +1,382 @@
+// The user's classifier as ONE ONNX file: find its final linear layer, read W and b, expose the
+// layer's input (the features) as an extra output for one-pass inference, and write the model
+// back with a new W and b. Pure protobuf surgery; nothing here runs the model.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { InputError } from '../errors';
+import { writeFileAtomic } from '../io/atomic';
+import {
+  AttributeProto, DataLocation, decodeModel, encodeModel, GraphProto, int64, ModelProto, newTensor, NodeProto,
+  TensorProto, ValueInfoProto,
+} from './proto';
+import { dataTypeName, FLOAT_TYPES, readFloatTensor, tensorDims, writeFloatTensor } from './tensor';
+
+export interface ClassifierOptions {
+  /** Name of the logits graph output; default: the first output. */
+  logits?: string;
+}
+
+/** Where W and b live in the graph, as needed to write them back. */
+export interface LinearLayer {
+  op: 'Gemm' | 'MatMul+Add';
+  /** Gemm: the Gemm node; MatMul+Add: the MatMul node. */
+  nodeName: string;
+  /** Add node of MatMul+Add. */
+  addNodeName?: string;
+  /** Gemm only: 1 when the weight is stored [C, D], 0 when [D, C] (MatMul is always [D, C]). */
+  transB?: 0 | 1;
+  /** Gemm only, already folded into weight and bias. */
+  alpha?: number;
+  beta?: number;
+  weightInitializer: string;
+  /** Absent for a Gemm without C (zero bias). */
+  biasInitializer?: string;
+}
+
+export interface ClassifierInfo {
+  modelPath: string;
+  /** The first graph input that is not an initializer; dims are numbers, symbolic names, or null when unknown. */
+  imageInput: { name: string; shape: (number | string | null)[] };
+  logitsName: string;
+  /** The final linear layer's input tensor. */
+  featuresName: string;
+  numClasses: number;
+  featureDim: number;
+  /** Effective weight [numClasses, featureDim] row-major, Gemm alpha folded in: logits = features · Wᵀ + b. */
+  weight: Float64Array;
+  /** Effective bias [numClasses], Gemm beta folded in. */
+  bias: Float64Array;
+  layer: LinearLayer;
+}
+
+export interface PreparedClassifier extends ClassifierInfo {
+  /** The model with external data inlined and featuresName as an extra graph output (after the original outputs). */
+  modelBytes: Uint8Array;
+}
+
+// protobuf cannot encode a message of 2 GiB or more, nor can onnxruntime load one from bytes.
+const MAX_MODEL_BYTES = 2 ** 31 - 1;
+
+interface Loaded {
+  model: ModelProto;
+  graph: GraphProto;
+}
+
+async function loadModel(modelPath: string): Promise<Loaded> {
+  let bytes: Buffer;
+  try {
+    bytes = await fs.promises.readFile(modelPath);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'the file does not exist' : code === 'EISDIR' ? 'it is a folder, not a file'
+      : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
+    throw new InputError(`Cannot read the classifier model ${modelPath}: ${why}. Check the classifier path (models.classifier in the experiment file) points to the .onnx file of your whole classifier.`);
+  }
+  const notOnnx = `${modelPath} is not an ONNX model (it does not parse as an ONNX ModelProto with a graph). Export your classifier to ONNX (e.g. torch.onnx.export) and point models.classifier at the .onnx file.`;
+  let model: ModelProto;
+  try {
+    model = decodeModel(bytes);
+  } catch {
+    throw new InputError(notOnnx);
+  }
+  // Random bytes sometimes decode without error; a real model has an IR version and graph nodes.
+  const graph = model.graph;
+  if (int64(model.ir_version) <= 0 || !graph || !graph.node?.length || !graph.output?.length) throw new InputError(notOnnx);
+  await inlineExternalData(modelPath, graph);
+  return { model, graph };
+}
+
+function* subgraphs(graph: GraphProto): Generator<GraphProto> {
+  yield graph;
+  for (const node of graph.node ?? []) {
+    for (const attr of node.attribute ?? []) {
+      if (attr.g) yield* subgraphs(attr.g);
+      for (const g of attr.graphs ?? []) yield* subgraphs(g);
+    }
+  }
+}
+
+/** Loads every external-data tensor into raw_data so the model can be used (and saved) self-contained. */
+async function inlineExternalData(modelPath: string, graph: GraphProto): Promise<void> {
+  const dir = path.dirname(path.resolve(modelPath));
+  const files = new Map<string, Buffer>();
+  let total = 0;
+  for (const g of subgraphs(graph)) {
+    for (const t of g.initializer ?? []) {
+      if (t.data_location !== DataLocation.EXTERNAL) continue;
+      const kv = new Map((t.external_data ?? []).map((e) => [e.key ?? '', e.value ?? '']));
+      const location = kv.get('location') ?? '';
+      const file = path.resolve(dir, location);
+      // Same rule as onnxruntime: data files live beside the model, never elsewhere.
+      if (!location || path.isAbsolute(location) || path.relative(dir, file).startsWith('..')) {
+        throw new InputError(`${modelPath}: tensor ${t.name} points to external data at "${location}", outside the model's folder. Keep the .data file beside the model and re-save it with a relative location.`);
+      }
+      let data = files.get(file);
+      if (!data) {
+        try {
+          data = await fs.promises.readFile(file);
+        } catch {
+          throw new InputError(`${modelPath}: its weights are stored in ${file}, which cannot be read. Keep the model's external data file(s) beside the .onnx file, under the name the model was saved with.`);
+        }
+        files.set(file, data);
+      }
+      const offset = Number(kv.get('offset') ?? 0);
+      const length = kv.has('length') ? Number(kv.get('length')) : data.length - offset;
+      if (!(offset >= 0 && length >= 0 && offset + length <= data.length)) {
+        throw new InputError(`${modelPath}: tensor ${t.name} needs bytes ${offset}..${offset + length} of ${file}, which has only ${data.length} bytes. The data file does not belong to this model or is truncated.`);
+      }
+      total += length;
+      if (total > MAX_MODEL_BYTES) throw new InputError(`${modelPath}: with its external data the model is over 2 GiB, which cannot be loaded in one piece. Use a smaller classifier.`);
+      t.raw_data = data.subarray(offset, offset + length);
+      t.external_data = [];
+      delete t.data_location;
+    }
+  }
+}
+
+function attr(node: NodeProto, name: string): AttributeProto | undefined {
+  return node.attribute?.find((a) => a.name === name);
+}
+
+function describe(node: NodeProto): string {
+  return node.name ? `${node.op_type} node "${node.name}"` : `${node.op_type} node`;
+}
+
+interface Found {
+  info: Omit<ClassifierInfo, 'modelPath'>;
+  node: NodeProto;
+  addNode?: NodeProto;
+  /** Index of the weight / bias among the linear node's inputs (bias: on addNode for MatMul+Add). */
+  weightInput: number;
+  biasInput?: number;
+  weightTensor: TensorProto;
+  biasTensor?: TensorProto;
+}
+
+function findLinearLayer(modelPath: string, graph: GraphProto, opts: ClassifierOptions): Found {
+  const outputs = (graph.output ?? []).map((o) => o.name ?? '');
+  const logitsName = opts.logits ?? outputs[0];
+  if (!outputs.includes(logitsName)) {
+    throw new InputError(`${modelPath} has no output named "${opts.logits}"; its outputs are ${outputs.map((o) => `"${o}"`).join(', ')}. Set the logits output name to one of them.`);
+  }
+  const nodes = graph.node ?? [];
+  const producer = new Map<string, NodeProto>();
+  for (const n of nodes) for (const o of n.output ?? []) producer.set(o, n);
+  const inits = new Map<string, TensorProto>();
+  for (const t of graph.initializer ?? []) inits.set(t.name ?? '', t);
+  const inputs = new Set((graph.input ?? []).map((i) => i.name ?? ''));
+
+  const noLayer = (why: string) => new InputError(
+    `${modelPath}: no final linear layer found: ${why}. TLDR retrains the classifier's last linear layer, so the logits output must come from a Gemm (e.g. PyTorch nn.Linear) or MatMul + Add with constant weights. Export the model so that it ends in its linear layer (no softmax or other ops after it), or name the logits output if it is not the first.`);
+
+  let name = logitsName;
+  let node = producer.get(name);
+  const seen = new Set<NodeProto>();
+  // Identity ops between the layer and the output change nothing.
+  while (node && node.op_type === 'Identity' && !seen.has(node)) {
+    seen.add(node);
+    name = node.input?.[0] ?? '';
+    node = producer.get(name);
+  }
+  if (!node) throw noLayer(`output "${logitsName}" is not computed by any node`);
+
+  const constant = (input: string, role: string, of: NodeProto): TensorProto => {
+    const t = inits.get(input);
+    if (!t) {
+      const src = producer.get(input);
+      const what = src ? `computed by a ${describe(src)}` : inputs.has(input) ? 'a graph input' : 'not defined in the graph';
+      throw noLayer(`the ${role} "${input}" of the ${describe(of)} is ${what}, not a constant initializer (export with constant folding, e.g. torch.onnx.export(..., do_constant_folding=True))`);
+    }
+    if (!FLOAT_TYPES.has(t.data_type ?? 0)) throw noLayer(`the ${role} "${input}" of the ${describe(of)} is ${dataTypeName(t.data_type)}, not float32, float16 or float64 (quantized layers are not supported)`);
+    return t;
+  };
+  const read = (t: TensorProto): Float64Array => {
+    try {
+      return readFloatTensor(t);
+    } catch (err) {
+      throw new InputError(`${modelPath}: cannot read the weights of its final linear layer: ${(err as Error).message}. The model file looks damaged; re-export it.`);
+    }
+  };
+
+  if (node.op_type === 'Gemm' && !node.domain) {
+    const transA = int64(attr(node, 'transA')?.i);
+    if (transA !== 0) throw noLayer(`the ${describe(node)} has transA=${transA}; only transA=0 (features as rows) is supported`);
+    const transB = int64(attr(node, 'transB')?.i) ? 1 : 0;
+    const alpha = attr(node, 'alpha')?.f ?? 1;
+    const beta = attr(node, 'beta')?.f ?? 1;
+    const [featuresName, bName, cName] = node.input ?? [];
+    const wT = constant(bName, 'weight', node);
+    const dims = tensorDims(wT);
+    if (dims.length !== 2) throw noLayer(`the weight "${bName}" of the ${describe(node)} has shape [${dims.join(', ')}], not 2-D`);
+    const [C, D] = transB ? dims : [dims[1], dims[0]];
+    const raw = read(wT);
+    const weight = new Float64Array(C * D);
+    for (let c = 0; c < C; c++) for (let d = 0; d < D; d++) weight[c * D + d] = alpha * (transB ? raw[c * D + d] : raw[d * C + c]);
+    let bias: Float64Array = new Float64Array(C);
+    let biasTensor: TensorProto | undefined;
+    if (cName) {
+      biasTensor = constant(cName, 'bias', node);
+      bias = broadcastBias(read(biasTensor), C, beta, () => noLayer(`the bias "${cName}" of the ${describe(node)} has shape [${tensorDims(biasTensor!).join(', ')}], not [${C}] or [1, ${C}]`));
+    }
+    return {
+      info: {
+        imageInput: imageInput(graph, inits), logitsName, featuresName, numClasses: C, featureDim: D, weight, bias,
+        layer: { op: 'Gemm', nodeName: node.name ?? '', transB, alpha, beta, weightInitializer: bName, biasInitializer: cName || undefined },
+      },
+      node, weightInput: 1, biasInput: cName ? 2 : undefined, weightTensor: wT, biasTensor,
+    };
+  }
+
+  if (node.op_type === 'Add' && !node.domain) {
+    const ins = node.input ?? [];
+    const mmIndex = ins.findIndex((i) => producer.get(i)?.op_type === 'MatMul');
+    if (mmIndex < 0 || ins.length !== 2) throw noLayer(`output "${logitsName}" comes from an ${describe(node)} whose inputs do not include a MatMul`);
+    const mm = producer.get(ins[mmIndex])!;
+    const biasInput = 1 - mmIndex;
+    const [featuresName, wName] = mm.input ?? [];
+    const wT = constant(wName, 'weight', mm);
+    const dims = tensorDims(wT);
+    if (dims.length !== 2) throw noLayer(`the weight "${wName}" of the ${describe(mm)} has shape [${dims.join(', ')}], not [features, classes]`);
+    const [D, C] = dims;
+    const raw = read(wT);
+    const weight = new Float64Array(C * D);
+    for (let c = 0; c < C; c++) for (let d = 0; d < D; d++) weight[c * D + d] = raw[d * C + c];
+    const biasTensor = constant(ins[biasInput], 'bias', node);
+    const bias = broadcastBias(read(biasTensor), C, 1, () => noLayer(`the bias "${ins[biasInput]}" of the ${describe(node)} has shape [${tensorDims(biasTensor).join(', ')}], not [${C}] or [1, ${C}]`));
+    return {
+      info: {
+        imageInput: imageInput(graph, inits), logitsName, featuresName, numClasses: C, featureDim: D, weight, bias,
+        layer: { op: 'MatMul+Add', nodeName: mm.name ?? '', addNodeName: node.name ?? '', weightInitializer: wName, biasInitializer: ins[biasInput] },
+      },
+      node: mm, addNode: node, weightInput: 1, biasInput, weightTensor: wT, biasTensor,
+    };
+  }
+
+  throw noLayer(`output "${logitsName}" is computed by a ${describe(node)}`);
+}
+
+function broadcastBias(values: Float64Array, C: number, beta: number, bad: () => Error): Float64Array {
+  const out = new Float64Array(C);
+  if (values.length === C) for (let c = 0; c < C; c++) out[c] = beta * values[c];
+  else if (values.length === 1) out.fill(beta * values[0]);
+  else throw bad();
+  return out;
+}
+
+function imageInput(graph: GraphProto, inits: Map<string, TensorProto>): ClassifierInfo['imageInput'] {
+  // Older IR versions list initializers among the inputs too; those are not fed by the caller.
+  const input = (graph.input ?? []).find((i) => !inits.has(i.name ?? ''));
+  const dims = input?.type?.tensor_type?.shape?.dim ?? [];
+  return {
+    name: input?.name ?? '',
+    shape: dims.map((d) => (d.dim_param ? d.dim_param : d.dim_value !== undefined && d.dim_value !== null ? int64(d.dim_value) : null)),
+  };
+}
+
+/** Reads the classifier's final linear layer (W, b, feature tensor) without building an inference model. */
+export async function inspectClassifier(modelPath: string, opts: ClassifierOptions = {}): Promise<ClassifierInfo> {
+  const { graph } = await loadModel(modelPath);
+  return { modelPath, ...findLinearLayer(modelPath, graph, opts).info };
+}
+
+/** inspectClassifier plus the model bytes for onnxruntime, with the features as an extra output. */
+export async function prepareClassifier(modelPath: string, opts: ClassifierOptions = {}): Promise<PreparedClassifier> {
+  const { model, graph } = await loadModel(modelPath);
+  const found = findLinearLayer(modelPath, graph, opts);
+  const { featuresName } = found.info;
+  if (!(graph.output ?? []).some((o) => o.name === featuresName)) {
+    const known = [...(graph.value_info ?? []), ...(graph.input ?? [])].find((v) => v.name === featuresName);
+    const output: ValueInfoProto = known ?? { name: featuresName, type: { tensor_type: { elem_type: found.weightTensor.data_type } } };
+    graph.output = [...(graph.output ?? []), output];
+  }
+  const modelBytes = encodeModel(model);
+  return { modelPath, ...found.info, modelBytes };
+}
+
+function uniqueName(graph: GraphProto, base: string): string {
+  const taken = new Set<string>();
+  for (const g of subgraphs(graph)) {
+    for (const t of g.initializer ?? []) taken.add(t.name ?? '');
+    for (const n of g.node ?? []) for (const o of n.output ?? []) taken.add(o);
+    for (const v of [...(g.input ?? []), ...(g.output ?? []), ...(g.value_info ?? [])]) taken.add(v.name ?? '');
+  }
+  let name = `${base}_debiased`;
+  for (let i = 2; taken.has(name); i++) name = `${base}_debiased_${i}`;
+  return name;
+}
+
+/** How many places besides `except` read the tensor `name` (nodes in any subgraph, graph outputs). */
+function otherUses(graph: GraphProto, name: string, except: NodeProto): number {
+  let count = 0;
+  for (const g of subgraphs(graph)) for (const n of g.node ?? []) if (n !== except) for (const i of n.input ?? []) if (i === name) count++;
+  for (const o of graph.output ?? []) if (o.name === name) count++;
+  // A shared name can also be fed twice by the same node (e.g. Add(b, b)); treat as shared.
+  if ((except.input ?? []).filter((i) => i === name).length > 1) count++;
+  return count;
+}
+
+/**
+ * Returns the tensor to overwrite for `node.input[index]`: the original initializer when only this
+ * node reads it, else a fresh copy under a new name (so other readers keep the old values).
+ */
+function ownTensor(graph: GraphProto, node: NodeProto, index: number, original: TensorProto): TensorProto {
+  const name = node.input![index];
+  if (otherUses(graph, name, node) === 0) return original;
+  const fresh = newTensor({ name: uniqueName(graph, name), data_type: original.data_type, dims: original.dims });
+  graph.initializer!.push(fresh);
+  const asInput = (graph.input ?? []).find((i) => i.name === name);
+  if (asInput) graph.input!.push({ name: fresh.name, type: asInput.type });
+  node.input![index] = fresh.name!;
+  return fresh;
+}
+
+/**
+ * Writes the classifier from modelPath with a new final layer (weight [C, D] row-major, bias [C])
+ * to outPath, atomically. The result is self-contained (external data inlined); modelPath and
+ * its data files are only read.
+ */
+export async function exportDebiased(
+  modelPath: string,
+  outPath: string,
+  weight: Float32Array | Float64Array,
+  bias: Float32Array | Float64Array,
+  opts: ClassifierOptions = {},
+): Promise<void> {
+  if (path.resolve(outPath) === path.resolve(modelPath)) {
+    throw new InputError(`Refusing to overwrite the classifier ${modelPath} with its debiased version; choose another output file.`);
+  }
+  const { model, graph } = await loadModel(modelPath);
+  const found = findLinearLayer(modelPath, graph, opts);
+  const { numClasses: C, featureDim: D, layer } = found.info;
+  if (weight.length !== C * D || bias.length !== C) {
+    throw new Error(`exportDebiased: the model's final layer is [${C}, ${D}] but got a weight of ${weight.length} values and a bias of ${bias.length}`);
+  }
+
+  // Stored layout: Gemm transB=1 keeps [C, D]; Gemm transB=0 and MatMul keep [D, C].
+  const storedCD = layer.op === 'Gemm' && layer.transB === 1;
+  const stored = new Float64Array(C * D);
+  for (let c = 0; c < C; c++) for (let d = 0; d < D; d++) stored[storedCD ? c * D + d : d * C + c] = weight[c * D + d];
+  const wTensor = ownTensor(graph, found.node, found.weightInput, found.weightTensor);
+  writeFloatTensor(wTensor, stored, storedCD ? [C, D] : [D, C]);
+
+  const biasNode = found.addNode ?? found.node;
+  if (found.biasTensor && found.biasInput !== undefined) {
+    const bTensor = ownTensor(graph, biasNode, found.biasInput, found.biasTensor);
+    // Keep a [1, C] bias [1, C]; a broadcast scalar bias becomes [C].
+    const dims = tensorDims(found.biasTensor);
+    writeFloatTensor(bTensor, bias, dims.length === 2 && dims[1] === C ? dims : [C]);
+  } else {
+    // Gemm without C: add one.
+    const bTensor = newTensor({ name: uniqueName(graph, `${layer.weightInitializer}_bias`), data_type: found.weightTensor.data_type });
+    writeFloatTensor(bTensor, bias, [C]);
+    graph.initializer!.push(bTensor);
+    const ins = found.node.input!;
+    while (ins.length < 2) ins.push('');
+    ins[2] = bTensor.name!;
+  }
+  if (layer.op === 'Gemm') {
+    // alpha and beta are folded into the values just written; drop them (both default to 1).
+    found.node.attribute = (found.node.attribute ?? []).filter((a) => a.name !== 'alpha' && a.name !== 'beta');
+  }
+  await writeFileAtomic(outPath, encodeModel(model));
+}

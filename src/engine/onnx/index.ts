@@ -1,0 +1,3 @@
+export {
+  ClassifierInfo, ClassifierOptions, exportDebiased, inspectClassifier, LinearLayer, PreparedClassifier, prepareClassifier,
+} from './classifier';
