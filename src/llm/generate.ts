@@ -227,7 +227,11 @@ async function requestWords(
     const content = choice?.message?.content ?? '';
     const words = content.trim() ? extractWords(content) : [];
     if (words.length === 0) {
-      const why = choice?.message?.refusal ? `the model refused: ${choice.message.refusal}` : content.trim() ? `answer began: ${JSON.stringify(content.slice(0, 160))}` : 'the answer was empty';
+      const why = choice?.message?.refusal
+        ? `the model refused: ${choice.message.refusal}`
+        : content.trim()
+          ? `answer began: ${JSON.stringify(content.slice(0, 160))}`
+          : 'the answer was empty';
       throw new LlmError('unparseable', `The model's answer could not be read as a word list (${why}). Try again, or another model (${SETTING_HINTS.model}).`);
     }
     if (choice?.finish_reason === 'length') log(`${list.kind} / ${list.name}: the answer was cut off at the token limit; kept the complete words`);
