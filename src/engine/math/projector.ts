@@ -18,6 +18,7 @@ export function fitProjector(
   X: Float64Array, Y: Float64Array, n: number, d: number, D: number,
   G: Float64Array | null, k: number, lambda: number,
 ): Projector {
+  if (!(n > 0)) throw new Error('fitProjector: no training rows.');
   if (X.length < n * d || Y.length < n * D) throw new Error(`fitProjector: X or Y is smaller than ${n} rows.`);
   if (!(lambda >= 0)) throw new Error(`fitProjector: lambda must be >= 0, got ${lambda}.`);
   const A = gramTN(X, n, d);
