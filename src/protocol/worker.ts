@@ -46,6 +46,8 @@ export interface LlmSettings {
 export interface GenerateWordsParams {
   jobId: string;
   file: string;
+  /** the editor's current text (may be unsaved); the file on disk when absent */
+  text?: string;
   /** restrict to one list (and group); both absent = every list */
   list?: 'targets' | 'spurious';
   group?: string;
@@ -56,12 +58,16 @@ export interface GenerateWordsParams {
 export interface GeneratedWords {
   targets: Record<string, string[]>;
   spurious: Record<string, string[]>;
+  /** per-list failures (the other lists still got their words) */
+  errors: string[];
 }
 
 /** The full summary of a past run, read from its folder; null when the folder holds none. */
 export interface RunDetails {
   summary: RunSummary | null;
+  /** <runDir>/report.md when written */
   reportPath?: string;
+  /** the exported classifier (<runDir>/model.debiased.onnx) when written */
   modelPath?: string;
 }
 
