@@ -29,12 +29,6 @@ function number(flag: string, raw: string | undefined, check: (n: number) => boo
 
 export function resolveCliLlmSettings(flags: LlmCliFlags, env: Env = process.env): Required<Pick<LlmClientSettings, 'baseURL' | 'model' | 'timeoutMs' | 'maxRetries'>> & LlmClientSettings {
   const baseURL = nonEmpty(flags.baseUrl) ?? nonEmpty(env['OPENAI_BASE_URL']) ?? DEFAULT_BASE_URL;
-  try {
-    const u = new URL(baseURL);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http');
-  } catch {
-    throw new ConfigError(`The base URL ${JSON.stringify(baseURL)} is not an http(s) URL. Set it with --base-url or OPENAI_BASE_URL, e.g. http://127.0.0.1:11434/v1 for Ollama.`);
-  }
   const timeoutS = number('--timeout', flags.timeout, (n) => n > 0, 'a positive number of seconds');
   return {
     baseURL,

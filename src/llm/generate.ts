@@ -103,8 +103,8 @@ export async function generateWords(task: Task, words: WordLists, opts: Generate
   const count = opts.count ?? DEFAULT_WORD_COUNT;
   if (!Number.isInteger(count) || count < 1) throw new LlmError('bad-input', `count must be a positive integer, got ${count}.`);
 
-  const baseURL = (opts.baseURL?.trim() || DEFAULT_BASE_URL).replace(/\/+$/, '');
-  const client = makeClient(baseURL, apiKey, opts);
+  const { baseURL, query } = parseBaseUrl(opts.baseURL);
+  const client = makeClient(baseURL, query, apiKey, opts);
   // Servers sometimes echo the key in error text; it must never reach a log or a message.
   const redact = (s: string) => (apiKey.length >= 4 ? s.split(apiKey).join('***') : s);
   const log = (m: string) => opts.onLog?.(redact(m));
@@ -152,18 +152,33 @@ export async function generateWords(task: Task, words: WordLists, opts: Generate
   return { words: out, added, errors };
 }
 
-function makeClient(baseURL: string, apiKey: string, opts: GenerateOptions): OpenAI {
-  // Azure's classic endpoints carry ?api-version=... in the base URL; the client wants it
-  // as a default query parameter, and Azure wants the key in an api-key header.
-  const url = new URL(baseURL);
-  const defaultQuery: Record<string, string> = {};
-  url.searchParams.forEach((v, k) => (defaultQuery[k] = v));
+/**
+ * Splits the base URL into the URL the client appends paths to and its query. Azure's
+ * classic endpoints carry ?api-version=... there, which must follow /chat/completions.
+ */
+function parseBaseUrl(raw: string | undefined): { baseURL: string; query: Record<string, string> } {
+  const text = raw?.trim() || DEFAULT_BASE_URL;
+  let url: URL;
+  try {
+    url = new URL(text);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
+  } catch {
+    throw new LlmError('bad-input', `The base URL ${JSON.stringify(text)} is not an http(s) URL. Set it with ${SETTING_HINTS.baseUrl}, e.g. http://127.0.0.1:11434/v1 for Ollama.`, true);
+  }
+  const query: Record<string, string> = {};
+  url.searchParams.forEach((v, k) => (query[k] = v));
   url.search = '';
-  const defaultHeaders = /\.azure\.com$/i.test(url.hostname) ? { 'api-key': apiKey } : undefined;
+  url.hash = '';
+  return { baseURL: url.toString().replace(/\/+$/, ''), query };
+}
+
+function makeClient(baseURL: string, query: Record<string, string>, apiKey: string, opts: GenerateOptions): OpenAI {
+  // Azure wants the key in an api-key header (it also accepts Bearer on the v1 API).
+  const defaultHeaders = /\.azure\.com$/i.test(new URL(baseURL).hostname) ? { 'api-key': apiKey } : undefined;
   return new OpenAI({
-    baseURL: url.toString().replace(/\/+$/, ''),
+    baseURL,
     apiKey,
-    defaultQuery,
+    defaultQuery: query,
     defaultHeaders,
     // Retries are ours (below): the package's backoff cannot be tuned and we also need
     // the response-format fallback between attempts.

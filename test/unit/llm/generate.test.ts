@@ -238,3 +238,16 @@ test('an unknown list name is rejected before any request', async () => {
   const exp = experiment();
   await assert.rejects(generateWords(exp.task, exp.words, { apiKey: KEY, model: 'm', lists: [{ kind: 'spurious', name: 'sky' }] }), /"sky" is not a value of background/);
 });
+
+test('a query in the base URL (Azure api-version) is sent on the request, and messages show the bare URL', async () => {
+  const exp = experiment();
+  const s = await server(() => errorReply(500, 'down'));
+  const res = await generateWords(exp.task, exp.words, opts(s, { baseURL: `${s.url}/deployments/dep?api-version=2024-10-21`, maxRetries: 0, lists: [{ kind: 'spurious', name: 'land' }] }));
+  assert.equal(s.requests[0]!.path, '/v1/deployments/dep/chat/completions?api-version=2024-10-21');
+  assert.ok(res.errors[0]!.message.startsWith(`${s.url}/deployments/dep/chat/completions failed with HTTP 500`), res.errors[0]!.message);
+});
+
+test('a base URL that is not http(s) is rejected with the setting to fix', async () => {
+  const exp = experiment();
+  await assert.rejects(generateWords(exp.task, exp.words, { baseURL: 'localhost:11434', apiKey: KEY, model: 'm' }), /not an http\(s\) URL. Set it with the setting tldr\.llm\.baseUrl/);
+});
