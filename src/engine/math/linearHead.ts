@@ -8,6 +8,7 @@
 // never let through.
 
 import { createRng, deriveSeed } from './rng';
+import { abortError } from '../errors';
 
 export interface LinearHead {
   /** classes x dim, row-major (nn.Linear.weight layout) */
@@ -53,11 +54,6 @@ export interface TrainedHead extends LinearHead {
 /** Milliseconds of work between yields to the event loop. */
 const YIELD_MS = 20;
 
-export function abortError(): Error {
-  const err = new Error('The run was cancelled.');
-  err.name = 'AbortError';
-  return err;
-}
 
 function checkAbort(signal?: AbortSignal): void {
   if (signal?.aborted) throw abortError();

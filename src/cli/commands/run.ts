@@ -1,0 +1,23 @@
+// `tldr-debias run EXP [--json]`: the whole pipeline; prints the per-group table.
+import { parseArgs } from 'node:util';
+import { runExperiment } from '../../engine/api';
+import { EXIT, eventPrinter, printMetrics, type CliIo } from '../io';
+
+export const RUN_USAGE = `Usage: tldr-debias run EXP [--json]
+
+Runs TLDR on the experiment file EXP: encode images, modality gap, projector, score words,
+text set, retrain the last layer, evaluate, export. The run folder is .tldr/runs/<id>/ beside EXP.
+  --json   one JSON event per line on stdout; the last is {"type":"result",...}
+`;
+
+export async function runCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+  if (values.help) return io.stdout(RUN_USAGE), EXIT.ok;
+  if (positionals.length !== 1) return io.stderr(RUN_USAGE), EXIT.usage;
+  const summary = await runExperiment(positionals[0], { onEvent: eventPrinter(io, !!values.json), signal: io.signal });
+  if (!values.json) {
+    printMetrics(io, summary.metrics);
+    io.stdout(`\nrun ${summary.status}: ${summary.runDir}\n`);
+  }
+  return summary.status === 'succeeded' ? EXIT.ok : summary.status === 'cancelled' ? EXIT.cancelled : EXIT.failed;
+}

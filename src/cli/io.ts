@@ -1,0 +1,48 @@
+// Output for the CLI: human-readable progress on stderr, or with --json one event per line
+// on stdout. Exit codes are shared by every command.
+import type { EngineEvent, SplitMetrics } from '../protocol/events';
+import { STEP_TITLES } from '../protocol/events';
+import { metricsTable } from '../engine/report';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, cancelled: 130 } as const;
+
+export interface CliIo {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  env: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+}
+
+export function eventPrinter(io: CliIo, json: boolean): (e: EngineEvent) => void {
+  if (json) return (e) => io.stdout(JSON.stringify(e) + '\n');
+  const lastProgress = new Map<string, number>();
+  return (e) => {
+    switch (e.type) {
+      case 'step-start':
+        io.stderr(`▸ ${STEP_TITLES[e.step]}\n`);
+        break;
+      case 'progress': {
+        const now = Date.now();
+        if (e.done < e.total && now - (lastProgress.get(e.step) ?? 0) < 1000) break;
+        lastProgress.set(e.step, now);
+        io.stderr(`  ${e.done}/${e.total}${e.message ? ` ${e.message}` : ''}\n`);
+        break;
+      }
+      case 'step-end':
+        io.stderr(`✓ ${STEP_TITLES[e.step]} (${e.seconds.toFixed(1)} s)${e.detail ? `: ${e.detail}` : ''}\n`);
+        break;
+      case 'log':
+        if (e.level !== 'trace' && e.level !== 'debug') io.stderr(`  ${e.level === 'info' ? '' : e.level + ': '}${e.message}\n`);
+        break;
+      default:
+        break;
+    }
+  };
+}
+
+export function printMetrics(io: CliIo, metrics: { val?: SplitMetrics; test?: SplitMetrics }): void {
+  for (const split of ['val', 'test'] as const) {
+    const m = metrics[split];
+    if (m) io.stdout(`\n${split}\n${metricsTable(m)}\n`);
+  }
+}

@@ -1,0 +1,49 @@
+// What every step gets: the experiment, the event sink, the abort signal, the cache, and
+// helpers that turn work into typed events (step start/end with timings, progress, logs).
+import * as path from 'node:path';
+import type { EngineEvent, LogLevel, StepId } from '../../protocol/events';
+import type { LoadedExperiment } from '../experiment/load';
+import { EmbeddingCache } from '../cache';
+import { throwIfAborted } from '../errors';
+
+export interface StepContext {
+  loaded: LoadedExperiment;
+  signal?: AbortSignal;
+  cache: EmbeddingCache;
+  executionProvider?: string;
+  emit(event: EngineEvent): void;
+  log(level: LogLevel, message: string, step?: StepId): void;
+  progress(step: StepId, done: number, total: number, message?: string): void;
+  /** run one step, reporting start, end and its duration; returns the step's value */
+  step<T>(id: StepId, fn: () => Promise<T>, detail?: (value: T) => string | undefined): Promise<T>;
+  timings: Partial<Record<StepId, number>>;
+}
+
+export function createStepContext(
+  loaded: LoadedExperiment,
+  opts: { onEvent?: (e: EngineEvent) => void; signal?: AbortSignal; cacheDir?: string; executionProvider?: string },
+): StepContext {
+  const emit = (e: EngineEvent) => opts.onEvent?.(e);
+  const timings: Partial<Record<StepId, number>> = {};
+  const ctx: StepContext = {
+    loaded,
+    signal: opts.signal,
+    cache: new EmbeddingCache(opts.cacheDir ?? path.join(loaded.dir, '.tldr', 'cache')),
+    executionProvider: opts.executionProvider,
+    emit,
+    log: (level, message, step) => emit({ type: 'log', level, message, step }),
+    progress: (step, done, total, message) => emit({ type: 'progress', step, done, total, message }),
+    timings,
+    async step(id, fn, detail) {
+      throwIfAborted(opts.signal);
+      emit({ type: 'step-start', step: id });
+      const t0 = performance.now();
+      const value = await fn();
+      const seconds = (performance.now() - t0) / 1000;
+      timings[id] = (timings[id] ?? 0) + seconds;
+      emit({ type: 'step-end', step: id, status: 'done', seconds, detail: detail?.(value) });
+      return value;
+    },
+  };
+  return ctx;
+}

@@ -1,0 +1,110 @@
+// Step "encode images": every split becomes matrices. Train needs classifier features and
+// CLIP image embeddings (the projector's Y and X); val and test need classifier features;
+// caption pairs need CLIP image embeddings. Precomputed safetensors skip the models.
+import * as fs from 'node:fs';
+import { readManifest, readCaptionPairs, type CaptionPair } from '../data/manifest';
+import { encodeImages, type ImageEncoder } from '../images/encodeImages';
+import { readSafetensors, toFloat64, type Tensor } from '../io/safetensors';
+import { InputError } from '../errors';
+import type { DataSource } from '../experiment/schema';
+import type { StepContext } from './context';
+
+export interface SplitData {
+  name: 'train' | 'val' | 'test';
+  n: number;
+  features: Float32Array;
+  /** CLIP image embeddings (train only) */
+  clip?: Float32Array;
+  /** class index per row, -1 when unknown */
+  labels: Int32Array;
+  /** spurious value index per row, -1 when unknown */
+  spurious: Int32Array;
+}
+
+export interface EncodedData {
+  train: SplitData;
+  val?: SplitData;
+  test?: SplitData;
+  captions?: { pairs: CaptionPair[]; clip: Float32Array };
+  counts: { images: number; encoded: number; cached: number };
+}
+
+const asInt = (t: Tensor | undefined, n: number, file: string, name: string): Int32Array => {
+  if (!t) return new Int32Array(n).fill(-1);
+  if (t.data.length !== n) throw new InputError(`${file}: tensor "${name}" has ${t.data.length} values but there are ${n} rows.`);
+  return Int32Array.from(toFloat64(t), (v) => Math.round(v));
+};
+
+async function readEmbeddingSource(file: string, name: SplitData['name'], needClip: boolean, dims: { D: number; d?: number }): Promise<SplitData> {
+  if (!fs.existsSync(file)) throw new InputError(`${file}: embeddings file not found. Fix data.${name}.embeddings.`);
+  const { tensors } = await readSafetensors(file);
+  const features = tensors.features;
+  if (!features || features.shape.length !== 2) throw new InputError(`${file}: needs a 2-D tensor "features" [N, D] (the classifier's penultimate features).`);
+  const [n, D] = features.shape;
+  if (D !== dims.D) throw new InputError(`${file}: "features" has ${D} columns but the classifier's final layer takes ${dims.D}.`);
+  const clip = tensors.clip;
+  if (needClip && (!clip || clip.shape[0] !== n || (dims.d !== undefined && clip.shape[1] !== dims.d))) {
+    throw new InputError(`${file}: the train split needs a tensor "clip" [N, ${dims.d ?? 'd'}] of CLIP image embeddings, one row per features row.`);
+  }
+  return {
+    name,
+    n,
+    features: Float32Array.from(toFloat64(features)),
+    clip: needClip && clip ? Float32Array.from(toFloat64(clip)) : undefined,
+    labels: asInt(tensors.labels, n, file, 'labels'),
+    spurious: asInt(tensors.spurious, n, file, 'spurious'),
+  };
+}
+
+export async function encodeData(ctx: StepContext, encoders: { classifier: ImageEncoder; clip: ImageEncoder }): Promise<EncodedData> {
+  const exp = ctx.loaded.experiment;
+  const resolve = ctx.loaded.resolve;
+  type Job = { name: SplitData['name']; source: DataSource };
+  const jobs: Job[] = [{ name: 'train', source: exp.data.train }];
+  if (exp.data.val) jobs.push({ name: 'val', source: exp.data.val });
+  if (exp.data.test) jobs.push({ name: 'test', source: exp.data.test });
+
+  // Read every manifest first, so a bad row anywhere fails before minutes of encoding.
+  const manifests = jobs.map((j) => ('manifest' in j.source ? readManifest(resolve(j.source.manifest), exp.task, { format: j.source.format, root: j.source.root && resolve(j.source.root), split: j.source.split }) : undefined));
+  const captionCfg = exp.data.captions;
+  const pairs = captionCfg ? readCaptionPairs(resolve(captionCfg.path), captionCfg.root && resolve(captionCfg.root)).slice(0, captionCfg.limit) : undefined;
+  const total = manifests.reduce((s, m) => s + (m?.length ?? 0), 0) + (pairs?.length ?? 0);
+  let before = 0;
+  const counts = { images: total, encoded: 0, cached: 0 };
+  const run = async (paths: string[], encs: ImageEncoder[]) => {
+    const base = before;
+    const r = await encodeImages(paths, encs, {
+      cache: ctx.cache,
+      batchSize: exp.settings.batchSize,
+      signal: ctx.signal,
+      onProgress: (done) => ctx.progress('encode-images', base + done, total),
+    });
+    before += paths.length;
+    counts.encoded += r.encoded;
+    counts.cached += r.cached;
+    return r.outputs;
+  };
+
+  const splits: Partial<Record<SplitData['name'], SplitData>> = {};
+  for (let i = 0; i < jobs.length; i++) {
+    const { name, source } = jobs[i];
+    const records = manifests[i];
+    if (!records) {
+      splits[name] = await readEmbeddingSource(resolve((source as { embeddings: string }).embeddings), name, name === 'train', { D: encoders.classifier.dim, d: encoders.clip.dim });
+      continue;
+    }
+    const encs = name === 'train' ? [encoders.classifier, encoders.clip] : [encoders.classifier];
+    const [features, clip] = await run(records.map((r) => r.path), encs);
+    splits[name] = {
+      name,
+      n: records.length,
+      features,
+      clip,
+      labels: Int32Array.from(records, (r) => r.label ?? -1),
+      spurious: Int32Array.from(records, (r) => r.spurious ?? -1),
+    };
+    ctx.log('info', `${name}: ${records.length} images`, 'encode-images');
+  }
+  const captions = pairs ? { pairs, clip: (await run(pairs.map((p) => p.path), [encoders.clip]))[0] } : undefined;
+  return { train: splits.train!, val: splits.val, test: splits.test, captions, counts };
+}

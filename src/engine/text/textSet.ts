@@ -1,0 +1,120 @@
+// The text training set: every (accepted target word, accepted spurious word) pair is an
+// example labelled with the target word's class and grouped by (class, spurious value).
+// An example's CLIP embedding is the mean of its two words' embeddings under ONE template;
+// the classifier sees P(x) = [ReLU](x W + b). P is linear before the ReLU, so each word's
+// embeddings are projected once (U = e W) and an example costs D additions, not a d x D product.
+import { createRng, shuffle, type Rng } from '../math/rng';
+
+export interface TextSetInputs {
+  /** per class: indices of its words in `embeddings` */
+  targets: number[][];
+  /** per spurious value: indices of its words in `embeddings` */
+  spurious: number[][];
+  /** [words, templates, d] CLIP text embeddings */
+  embeddings: Float32Array;
+  templates: number;
+  d: number;
+  W: Float64Array;
+  b: Float64Array;
+  D: number;
+  relu: boolean;
+  /** the reference's clip_normalize: unit-length word embeddings and example means */
+  normalize: boolean;
+}
+
+export interface Batch {
+  x: Float32Array;
+  y: Int32Array;
+  n: number;
+}
+
+export interface TextSet {
+  groups: { label: number; spurious: number; pairs: number }[];
+  /** examples drawn per epoch, balanced over groups */
+  sampleEpoch(epoch: number, opts: { mode: 'balanced-with-replacement' | 'downsample'; examples: number; batchSize: number; augment: boolean; seed: number }): Batch[];
+}
+
+export function buildTextSet(inp: TextSetInputs): TextSet {
+  const { d, D, templates: T } = inp;
+  const rows = inp.embeddings.length / d;
+  const E = new Float32Array(inp.embeddings);
+  if (inp.normalize) {
+    for (let r = 0; r < rows; r++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += E[r * d + j] ** 2;
+      const k = 1 / (Math.sqrt(s) || 1);
+      for (let j = 0; j < d; j++) E[r * d + j] *= k;
+    }
+  }
+  // U = E W for every (word, template) row: [rows, D]
+  const U = new Float32Array(rows * D);
+  const acc = new Float64Array(D);
+  for (let r = 0; r < rows; r++) {
+    acc.fill(0);
+    for (let p = 0; p < d; p++) {
+      const e = E[r * d + p];
+      if (e === 0) continue;
+      const wRow = p * D;
+      for (let j = 0; j < D; j++) acc[j] += e * inp.W[wRow + j];
+    }
+    U.set(acc, r * D);
+  }
+
+  const groups: { label: number; spurious: number; pairs: number }[] = [];
+  inp.targets.forEach((t, c) => inp.spurious.forEach((s, v) => groups.push({ label: c, spurious: v, pairs: t.length * s.length })));
+
+  const example = (out: Float32Array, o: number, t: number, s: number, tpl: number) => {
+    const rt = t * T + tpl;
+    const rs = s * T + tpl;
+    let scale = 0.5;
+    if (inp.normalize) {
+      // normalise (n_t + n_s) / 2: its length is sqrt(2 + 2 n_t.n_s) / 2
+      let dot = 0;
+      for (let j = 0; j < d; j++) dot += E[rt * d + j] * E[rs * d + j];
+      scale = 1 / (Math.sqrt(Math.max(2 + 2 * dot, 1e-12)));
+    }
+    for (let j = 0; j < D; j++) {
+      const v = (U[rt * D + j] + U[rs * D + j]) * scale + inp.b[j];
+      out[o + j] = inp.relu && v < 0 ? 0 : v;
+    }
+  };
+
+  return {
+    groups,
+    sampleEpoch(epoch, o) {
+      const rng: Rng = createRng((o.seed ^ Math.imul(epoch + 1, 0x9e3779b1)) >>> 0);
+      const draws: { c: number; t: number; s: number }[] = [];
+      const G = groups.length;
+      if (o.mode === 'downsample') {
+        // the reference: each group downsampled (without replacement) to the smallest group
+        const m = Math.min(...groups.map((g) => g.pairs));
+        for (const g of groups) {
+          const ts = inp.targets[g.label];
+          const ss = inp.spurious[g.spurious];
+          const picks = shuffle(Array.from({ length: g.pairs }, (_, i) => i), rng).slice(0, m);
+          for (const p of picks) draws.push({ c: g.label, t: ts[Math.floor(p / ss.length)], s: ss[p % ss.length] });
+        }
+      } else {
+        const per = Math.max(1, Math.round(o.examples / G));
+        for (const g of groups) {
+          const ts = inp.targets[g.label];
+          const ss = inp.spurious[g.spurious];
+          for (let i = 0; i < per; i++) draws.push({ c: g.label, t: ts[rng.int(ts.length)], s: ss[rng.int(ss.length)] });
+        }
+      }
+      shuffle(draws, rng);
+      const batches: Batch[] = [];
+      for (let start = 0; start < draws.length; start += o.batchSize) {
+        const part = draws.slice(start, start + o.batchSize);
+        const x = new Float32Array(part.length * D);
+        const y = new Int32Array(part.length);
+        part.forEach((dr, i) => {
+          example(x, i * D, dr.t, dr.s, o.augment ? rng.int(T) : 0);
+          y[i] = dr.c;
+        });
+        batches.push({ x, y, n: part.length });
+      }
+      return batches;
+    },
+  };
+}
