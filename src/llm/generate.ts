@@ -41,6 +41,8 @@ export interface GenerateOptions extends LlmClientSettings {
   lists?: ListRef[];
   signal?: AbortSignal;
   onLog?: (msg: string) => void;
+  /** after each list, success or not: drives a progress bar */
+  onProgress?: (p: { done: number; total: number; list: ListRef }) => void;
   /** exponential backoff when the server gives no Retry-After (tests use a few ms) */
   retryBaseDelayMs?: number;
   retryMaxDelayMs?: number;
@@ -133,7 +135,7 @@ export async function generateWords(task: Task, words: WordLists, opts: Generate
         fresh.push({ text, source: 'llm' });
         if (fresh.length >= count) break;
       }
-      if (raw.length > 0 && fresh.length === 0) log(`${list.kind} / ${list.name}: all ${raw.length} words were already in the experiment`);
+      if (raw.length > 0 && fresh.length === 0) log(`${list.kind} / ${list.name}: none of the ${raw.length} proposed words was new`);
       out[list.kind][list.name] = [...(words[list.kind][list.name] ?? []), ...fresh];
       for (const w of fresh) added.push({ kind: list.kind, name: list.name, text: w.text });
       log(`${list.kind} / ${list.name}: ${fresh.length} new words`);
@@ -147,6 +149,7 @@ export async function generateWords(task: Task, words: WordLists, opts: Generate
         break;
       }
     }
+    opts.onProgress?.({ done: i + 1, total: lists.length, list });
   }
   throwIfAborted(opts.signal);
   return { words: out, added, errors };

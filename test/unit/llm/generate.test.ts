@@ -36,7 +36,10 @@ test('a structured answer adds normalised, de-duplicated words to the right list
   };
   const s = await server((r) => wordsReply(answers[listOf(r)!]!));
   const before = structuredClone(exp.words);
-  const res = await generateWords(exp.task, exp.words, opts(s, { temperature: 0.3 }));
+  const progress: string[] = [];
+  const res = await generateWords(exp.task, exp.words, opts(s, { temperature: 0.3, onProgress: (p) => progress.push(`${p.done}/${p.total} ${p.list.name}`) }));
+  assert.deepEqual(progress, ['1/4 landbird', '2/4 waterbird', '3/4 land', '4/4 water']);
+  assert.equal(s.requests[0]!.body.temperature, 0.3);
 
   assert.deepEqual(res.errors, []);
   assert.deepEqual(res.words.targets.landbird, [...before.targets.landbird!, { text: 'house sparrow', source: 'llm' }, { text: 'blue jay', source: 'llm' }]);
@@ -148,7 +151,7 @@ test('a hanging endpoint: the timeout fires, is retried, and is reported with th
   const res = await generateWords(exp.task, exp.words, opts(s, { timeoutMs: 300, maxRetries: 1, lists: [{ kind: 'spurious', name: 'land' }] }));
   const took = Date.now() - t0;
   assert.equal(s.requests.length, 2);
-  assert.ok(took >= 550 && took < 3000, `took ${took} ms`);
+  assert.ok(took >= 550 && took < 5000, `took ${took} ms`);
   assert.match(res.errors[0]!.message, /No answer from .*\/chat\/completions within 300 ms/);
   assert.match(res.errors[0]!.message, /tldr\.llm\.timeout.*--timeout/);
 });
@@ -160,7 +163,7 @@ test('cancel mid-request: AbortError, no result, even when an earlier list alrea
   void s.waitForRequests(2).then(() => ac.abort());
   const t0 = Date.now();
   await assert.rejects(generateWords(exp.task, exp.words, opts(s, { signal: ac.signal, timeoutMs: 10_000 })), (e: Error) => e.name === 'AbortError');
-  assert.ok(Date.now() - t0 < 2000, 'cancel is prompt');
+  assert.ok(Date.now() - t0 < 5000, 'cancel does not wait for the 10 s timeout');
   assert.equal(s.requests.length, 2);
 });
 
@@ -171,7 +174,7 @@ test('cancel during a retry backoff stops at once', async () => {
   void s.waitForRequests(1).then(() => setTimeout(() => ac.abort(), 50));
   const t0 = Date.now();
   await assert.rejects(generateWords(exp.task, exp.words, opts(s, { signal: ac.signal })), { name: 'AbortError' });
-  assert.ok(Date.now() - t0 < 2000);
+  assert.ok(Date.now() - t0 < 5000, 'does not sleep the 30 s the server asked for');
 });
 
 test('missing key: says where to set it, and sends nothing', async () => {
@@ -194,8 +197,8 @@ test('unreachable base URL: names the URL and the setting, and does not try the 
   const exp = experiment();
   const baseURL = `http://127.0.0.1:${await closedPort()}/v1`;
   const t0 = Date.now();
-  const res = await generateWords(exp.task, exp.words, { baseURL, apiKey: KEY, model: 'm', retryBaseDelayMs: 5 });
-  assert.ok(Date.now() - t0 < 2000, 'a refused connection is not retried with long backoff');
+  const res = await generateWords(exp.task, exp.words, { baseURL, apiKey: KEY, model: 'm', retryBaseDelayMs: 5000 });
+  assert.ok(Date.now() - t0 < 4000, 'a refused connection is not retried (a retry would wait 5 s)');
   assert.equal(res.added.length, 0);
   assert.equal(res.errors.length, 4);
   const msg = res.errors[0]!.message;
