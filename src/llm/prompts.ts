@@ -63,8 +63,8 @@ export function buildPrompt(task: Pick<Task, 'classes' | 'spurious'>, list: List
       `(${orList(spurious.values)}).\n` +
       `List ${count} distinct kinds, varieties or looks of ${quote(list.name)}: words or short phrases that name ` +
       `a specific kind or visible appearance of ${quote(list.name)}, each one on its own fitting "a photo of a ___.".\n` +
-      `Do not mention the ${attr} or any of ${orList(spurious.values)}, and avoid words that imply one of them. ` +
-      (others.length ? `Do not name anything that belongs to ${orList(others)}. ` : '');
+      `Describe only the ${quote(list.name)} itself, not its ${attr}: do not mention the ${attr} or any of ${orList(spurious.values)}.` +
+      (others.length ? ` Do not name anything that belongs to ${orList(others)}.` : '');
   } else {
     const others = spurious.values.filter((v) => v !== list.name);
     ask =
@@ -72,7 +72,7 @@ export function buildPrompt(task: Pick<Task, 'classes' | 'spurious'>, list: List
       `List ${count} distinct variants of the ${attr} ${quote(list.name)}: words or short phrases that name ` +
       `a specific kind or visible appearance of ${quote(list.name)}, each one on its own fitting "a photo of a ___.".\n` +
       `Do not mention or imply any of ${orList(classes)}` +
-      (others.length ? `, and do not name anything that is ${orList(others)}. ` : '. ');
+      (others.length ? `, and do not name anything that is ${orList(others)}.` : '.');
   }
   return { system: SYSTEM, user: `${ask}\n${formatInstruction(format, count)}` };
 }
