@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseExperimentText, loadExperiment } from '../../../src/engine/experiment/load';
+import { InputError } from '../../../src/engine/errors';
+import { experimentJsonSchema } from '../../../src/cli/commands/schema';
+import { sampleExperiment } from '../../helpers/experiment';
+import { repoRoot, tempDir } from '../../helpers/paths';
+
+const parse = (value: unknown) => parseExperimentText('/x/exp.tldr.json', JSON.stringify(value));
+
+test('a valid experiment parses and gets the method defaults', () => {
+  const exp = parse(sampleExperiment());
+  assert.equal(exp.task.neutralPrompt, 'a photo of a {}.');
+  assert.deepEqual(exp.settings.lambda, [50]);
+  assert.equal(exp.settings.retrain.preset, 'converge');
+  assert.equal(exp.models.clip.textModel, 'onnx/text_model.onnx');
+  assert.deepEqual(exp.models.classifier.preprocessing.mean, [0.485, 0.456, 0.406]);
+  assert.equal(exp.words.targets.landbird[0].source, 'user');
+});
+
+test('errors name the JSON path and what to do', () => {
+  const e = sampleExperiment() as any;
+  e.task.targetAnchors = ['only one'];
+  e.words.targets.landbird[0].text = '';
+  e.settings = { lamda: [1] };
+  delete e.words.spurious.water;
+  assert.throws(() => parse(e), (err: Error) => {
+    assert.ok(err instanceof InputError);
+    assert.match(err.message, /\/x\/exp\.tldr\.json: invalid experiment file/);
+    assert.match(err.message, /\$\.task\.targetAnchors: needs one anchor per class \(2\), has 1/);
+    assert.match(err.message, /\$\.words\.targets\.landbird\[0\]\.text: a word must not be empty/);
+    assert.match(err.message, /\$\.settings: .*remove "lamda"/);
+    assert.match(err.message, /\$\.words\.spurious\.water: missing word list for "water"/);
+    return true;
+  });
+});
+
+test('a word list for a class that does not exist is named', () => {
+  const e = sampleExperiment() as any;
+  e.words.targets.seabird = [];
+  assert.throws(() => parse(e), /\$\.words\.targets\.seabird: "seabird" is not one of \["landbird","waterbird"\]/);
+});
+
+test('broken JSON says so and names the file', () => {
+  assert.throws(() => parseExperimentText('/x/exp.tldr.json', '{"task": '), /\/x\/exp\.tldr\.json: not valid JSON/);
+});
+
+test('paths resolve against the experiment file, and a missing file is named', () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'a.tldr.json');
+  fs.writeFileSync(file, JSON.stringify(sampleExperiment()));
+  const l = loadExperiment(file);
+  assert.equal(l.resolve('clip'), path.join(dir, 'clip'));
+  assert.throws(() => loadExperiment(path.join(dir, 'missing.tldr.json')), /missing\.tldr\.json: cannot read the experiment file \(ENOENT\)/);
+});
+
+test('the committed JSON Schema is the one generated from the zod schema', () => {
+  const committed = JSON.parse(fs.readFileSync(path.join(repoRoot, 'schemas', 'experiment.schema.json'), 'utf8'));
+  assert.deepEqual(committed, JSON.parse(JSON.stringify(experimentJsonSchema())), 'run: npm run schema');
+  assert.ok(committed.properties.words, 'the schema describes the word lists');
+});
