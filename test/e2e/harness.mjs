@@ -1,0 +1,390 @@
+// End-to-end harness: a fresh code-server (VS Code 1.100.3) per test with the packaged VSIX installed
+// offline, driven by Playwright in Debian's Chromium. Recipe: the shared docs' e2e-vscode-host.md.
+//
+//   import { withHost, runCommand, screenshot } from './harness.mjs';
+//   test('…', { timeout: 120_000 }, (t) => withHost(t, {}, async ({ page }) => { … }));
+//
+// Environment: E2E_VSIX (the VSIX to install; run.sh sets it), E2E_KEEP=1 (keep the run folder),
+// E2E_HEADED=1 (show the browser, needs a display), E2E_SLOWMO=<ms>.
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createRequire } from 'node:module';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repoRoot = resolve(here, '..', '..');
+export const artifactsDir = join(here, 'artifacts');
+const codeServerBin = join(here, '.host', 'node_modules', '.bin', 'code-server');
+const require = createRequire(join(repoRoot, 'package.json'));
+/** @type {import('playwright-core')} */
+const { chromium } = require('playwright-core');
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost',
+];
+
+/** User settings that keep the workbench quiet and offline. */
+export const QUIET_SETTINGS = {
+  'workbench.startupEditor': 'none',
+  'workbench.welcomePage.walkthroughs.openOnInstall': false,
+  'workbench.tips.enabled': false,
+  'workbench.enableExperiments': false,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  'telemetry.telemetryLevel': 'off',
+  'update.mode': 'none',
+  'update.showReleaseNotes': false,
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'extensions.ignoreRecommendations': true,
+  'git.enabled': false,
+  'git.autoRepositoryDetection': false,
+  'git.openRepositoryInParentFolders': 'never',
+  'json.schemaDownload.enable': false,
+  'npm.fetchOnlinePackageInfo': false,
+  'typescript.disableAutomaticTypeAcquisition': true,
+  'chat.commandCenter.enabled': false,
+  'chat.disableAIFeatures': true,
+  'chat.agent.enabled': false,
+  'github.copilot.enable': { '*': false },
+};
+
+/** Every process group started here, killed on exit if a test forgot to (or crashed). */
+const liveGroups = new Set();
+process.on('exit', () => { for (const pgid of liveGroups) { try { process.kill(-pgid, 'SIGKILL'); } catch { /* gone */ } } });
+
+/** A TCP port free on 127.0.0.1 right now. */
+export async function freePort() {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => { const { port } = /** @type {import('node:net').AddressInfo} */ (srv.address()); srv.close(() => res(port)); });
+  });
+}
+
+/** The VSIX the tests install: $E2E_VSIX, else the one run.sh packages. */
+export function vsixPath() {
+  const p = resolve(process.env.E2E_VSIX ?? join(artifactsDir, 'tldr-debias-linux-x64.vsix'));
+  if (!existsSync(p)) throw new Error(`no VSIX at ${p}: run test/e2e/run.sh (or set E2E_VSIX)`);
+  return p;
+}
+
+function safeName(s) { return s.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'test'; }
+
+/**
+ * @typedef {object} HostOptions
+ * @property {string} [vsix] the VSIX to install (default: vsixPath())
+ * @property {boolean} [workspaceTrust] true: leave Workspace Trust on (the workspace opens untrusted, without the startup prompt); default off (--disable-workspace-trust)
+ * @property {Record<string, unknown>} [settings] extra user settings
+ * @property {Record<string, string|Buffer>} [files] files to write into the workspace before start (relative paths)
+ * @property {number} [timeoutMs] start-up timeout (default 60 s)
+ *
+ * @typedef {object} Host
+ * @property {import('playwright-core').Page} page
+ * @property {import('playwright-core').BrowserContext} context
+ * @property {string} url the workbench URL
+ * @property {string} runDir the run folder (removed at teardown unless E2E_KEEP=1)
+ * @property {string} workspace the opened folder
+ * @property {string} userDataDir
+ * @property {string} extensionsDir
+ * @property {string} name artifact prefix of this test
+ * @property {string[]} offlineViolations requests the page made to anything but 127.0.0.1/localhost
+ * @property {string[]} consoleErrors console errors of the page (for the failure report)
+ * @property {() => string} serverLog the code-server log so far
+ * @property {Record<string, number>} timings start-up phases in ms since the start (VSIX installed, server ready, workbench shown)
+ */
+
+/** Runs code-server's CLI for a one-shot command (e.g. --install-extension) in the run folder. */
+function codeServerCli(run, args) {
+  const r = spawnSync(codeServerBin, ['--config', run.config, '--user-data-dir', run.userDataDir, '--extensions-dir', run.extensionsDir, ...args],
+    { env: run.env, encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`code-server ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`);
+  return r.stdout + r.stderr;
+}
+
+/**
+ * Starts a fresh host with the VSIX installed and a Chromium page on the workbench.
+ * Prefer withHost(), which also tears down and keeps the logs of a failure.
+ * @param {string} name artifact prefix
+ * @param {HostOptions} [opts]
+ * @returns {Promise<Host & { close: () => Promise<void> }>}
+ */
+export async function startHost(name, opts = {}) {
+  if (!existsSync(codeServerBin)) throw new Error(`code-server is not installed: run test/e2e/install-host.sh`);
+  const runDir = mkdtempSync(join(tmpdir(), 'tldr-e2e-'));
+  const run = {
+    runDir,
+    config: join(runDir, 'config.yaml'),
+    userDataDir: join(runDir, 'user-data'),
+    extensionsDir: join(runDir, 'extensions'),
+    workspace: join(runDir, 'workspace'),
+    env: {
+      ...process.env,
+      EXTENSIONS_GALLERY: '{}',
+      XDG_CONFIG_HOME: join(runDir, 'xdg-config'),
+      XDG_DATA_HOME: join(runDir, 'xdg-data'),
+      XDG_CACHE_HOME: join(runDir, 'xdg-cache'),
+      XDG_STATE_HOME: join(runDir, 'xdg-state'),
+      HOME: join(runDir, 'home'),
+    },
+  };
+  delete run.env.VSCODE_IPC_HOOK_CLI; // never talk to an outer VS Code
+  for (const d of [run.userDataDir, join(run.userDataDir, 'User'), run.extensionsDir, run.workspace,
+    run.env.XDG_CONFIG_HOME, run.env.XDG_DATA_HOME, run.env.XDG_CACHE_HOME, run.env.XDG_STATE_HOME, run.env.HOME]) mkdirSync(d, { recursive: true });
+  const settings = { ...QUIET_SETTINGS, ...(opts.workspaceTrust ? { 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'always' } : {}), ...opts.settings };
+  writeFileSync(join(run.userDataDir, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
+  for (const [rel, content] of Object.entries(opts.files ?? {})) {
+    mkdirSync(dirname(join(run.workspace, rel)), { recursive: true });
+    writeFileSync(join(run.workspace, rel), content);
+  }
+
+  /** @type {{ pgid?: number, context?: import('playwright-core').BrowserContext, log: string[] }} */
+  const live = { log: [] };
+  const close = async () => {
+    if (live.context) await live.context.close().catch(() => {});
+    live.context = undefined;
+    if (live.pgid) await killGroup(live.pgid, runDir);
+    live.pgid = undefined;
+    if (process.env.E2E_KEEP) console.log(`e2e: run folder kept: ${runDir}`);
+    else rmSync(runDir, { recursive: true, force: true, maxRetries: 3 });
+  };
+
+  try {
+    const timeoutMs = opts.timeoutMs ?? 60_000;
+    const t0 = Date.now();
+    const timings = {};
+    writeFileSync(run.config, 'bind-addr: 127.0.0.1:0\nauth: none\ncert: false\n');
+    const installOut = codeServerCli(run, ['--install-extension', opts.vsix ?? vsixPath(), '--force']);
+    if (!/successfully installed/i.test(installOut)) throw new Error(`installing the VSIX: ${installOut}`);
+    timings.installVsixMs = Date.now() - t0;
+
+    let port = 0;
+    for (let attempt = 1; ; attempt++) {
+      port = await freePort();
+      writeFileSync(run.config, `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
+      const args = ['--config', run.config, '--user-data-dir', run.userDataDir, '--extensions-dir', run.extensionsDir,
+        '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override', '--ignore-last-opened',
+        ...(opts.workspaceTrust ? [] : ['--disable-workspace-trust']), run.workspace];
+      // detached: the child calls setsid(), so code-server, its extension host and every other child
+      // share one process group that teardown kills as a whole.
+      const child = spawn(codeServerBin, args, { cwd: runDir, env: run.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      live.pgid = child.pid;
+      liveGroups.add(child.pid);
+      child.stdout.on('data', (b) => live.log.push(b.toString()));
+      child.stderr.on('data', (b) => live.log.push(b.toString()));
+      const exited = new Promise((res) => child.once('exit', (code, sig) => res(`exited (${code ?? sig})`)));
+      const listening = waitFor(() => live.log.join('').includes(`HTTP server listening on http://127.0.0.1:${port}/`), timeoutMs).then(() => 'ok');
+      const outcome = await Promise.race([listening, exited]);
+      if (outcome === 'ok') break;
+      await killGroup(child.pid, runDir);
+      if (attempt < 3 && /EADDRINUSE/.test(live.log.join(''))) continue; // the port was taken in between
+      throw new Error(`code-server ${outcome}:\n${live.log.join('')}`);
+    }
+    const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(run.workspace)}`;
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok, 15_000);
+    timings.serverReadyMs = Date.now() - t0;
+
+    const context = await chromium.launchPersistentContext(join(runDir, 'chromium'), {
+      executablePath: CHROMIUM,
+      headless: !process.env.E2E_HEADED,
+      slowMo: Number(process.env.E2E_SLOWMO) || 0,
+      args: CHROMIUM_ARGS,
+      viewport: { width: 1400, height: 900 },
+      serviceWorkers: 'allow',
+    });
+    live.context = context;
+    context.setDefaultTimeout(Number(process.env.E2E_TIMEOUT_MS) || 60_000); // generous: CI machines are shared
+    const offlineViolations = [];
+    const consoleErrors = [];
+    context.on('request', (req) => {
+      const u = new URL(req.url());
+      if (['data:', 'blob:', 'about:', 'chrome-extension:', 'vscode-webview:'].includes(u.protocol)) return;
+      if (u.hostname === '127.0.0.1' || u.hostname === 'localhost') return;
+      // Webview resources use https://*.vscode-cdn.net URLs that the webview's service worker answers
+      // from the local server; they are allowed only when the service worker served them.
+      if (/(^|\.)vscode-cdn\.net$/.test(u.hostname)) {
+        req.response().then((r) => { if (!r?.fromServiceWorker()) offlineViolations.push(`${req.method()} ${req.url()} (not from the service worker)`); }).catch(() => {});
+        return;
+      }
+      offlineViolations.push(`${req.method()} ${req.url()}`);
+    });
+    const page = context.pages()[0] ?? await context.newPage();
+    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+    await page.goto(url);
+    await page.locator('.monaco-workbench').waitFor({ timeout: timeoutMs });
+    await page.locator('.activitybar').waitFor({ timeout: timeoutMs });
+    timings.workbenchMs = Date.now() - t0;
+
+    return {
+      page, context, url, runDir, name,
+      workspace: run.workspace, userDataDir: run.userDataDir, extensionsDir: run.extensionsDir,
+      offlineViolations, consoleErrors, timings, serverLog: () => live.log.join(''), close,
+    };
+  } catch (e) {
+    const err = /** @type {Error} */ (e);
+    saveFailureArtifacts({ name, userDataDir: run.userDataDir, serverLog: () => live.log.join('') }, err);
+    await close();
+    throw err;
+  }
+}
+
+/**
+ * Runs `body` against a fresh host; on failure keeps a screenshot, the code-server log and the
+ * VS Code logs (extension host included) in artifacts/failures/<name>/; always tears down.
+ * Fails the test when the page requested anything but 127.0.0.1/localhost.
+ * @template T
+ * @param {{ name: string } | string} t node:test context (its name names the artifacts) or a name
+ * @param {HostOptions} opts
+ * @param {(host: Host) => Promise<T>} body
+ * @returns {Promise<T>}
+ */
+export async function withHost(t, opts, body) {
+  const name = safeName(typeof t === 'string' ? t : t.name);
+  const host = await startHost(name, opts);
+  if (typeof t !== 'string' && 'diagnostic' in t) /** @type {any} */ (t).diagnostic(`host start-up: ${JSON.stringify(host.timings)}`);
+  try {
+    const result = await body(host);
+    if (host.offlineViolations.length) throw new Error(`the page went off the machine:\n${host.offlineViolations.join('\n')}`);
+    return result;
+  } catch (e) {
+    await host.page.screenshot({ path: join(artifactsDir, 'failures', name, 'failure.png') }).catch(() => {});
+    saveFailureArtifacts(host, /** @type {Error} */ (e));
+    throw e;
+  } finally {
+    await host.close();
+  }
+}
+
+/** @param {{ name: string, userDataDir: string, serverLog: () => string, consoleErrors?: string[], offlineViolations?: string[] }} host @param {Error} err */
+function saveFailureArtifacts(host, err) {
+  const dir = join(artifactsDir, 'failures', host.name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'error.txt'), `${err.stack ?? err}\n`);
+  writeFileSync(join(dir, 'code-server.log'), host.serverLog());
+  if (host.consoleErrors?.length) writeFileSync(join(dir, 'browser-console-errors.log'), host.consoleErrors.join('\n') + '\n');
+  if (host.offlineViolations?.length) writeFileSync(join(dir, 'offline-violations.log'), host.offlineViolations.join('\n') + '\n');
+  const logs = join(host.userDataDir, 'logs');
+  if (existsSync(logs)) cpSync(logs, join(dir, 'vscode-logs'), { recursive: true }); // exthost*/, remoteagent.log, output channels
+  console.error(`e2e: failure artifacts in ${dir}`);
+}
+
+/** Kills a process group (TERM, then KILL) and any straggler that still uses the run folder. */
+async function killGroup(pgid, runDir) {
+  const alive = () => { try { process.kill(-pgid, 0); return true; } catch { return false; } };
+  try { process.kill(-pgid, 'SIGTERM'); } catch { /* already gone */ }
+  for (let i = 0; i < 30 && alive(); i++) await sleep(100);
+  if (alive()) { try { process.kill(-pgid, 'SIGKILL'); } catch { /* gone */ } }
+  liveGroups.delete(pgid);
+  // A child that made its own session escapes the group: find ours by the run folder in the command line.
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(runDir)) process.kill(Number(pid), 'SIGKILL');
+    } catch { /* gone or not ours */ }
+  }
+}
+
+/** Polls `pred` until it is truthy. */
+export async function waitFor(pred, timeoutMs, intervalMs = 100) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await pred()) return;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms`);
+    await sleep(intervalMs);
+  }
+}
+
+// ---- UI helpers -------------------------------------------------------------------------------
+
+/**
+ * Runs a command from the palette by its full title, e.g. runCommand(page, 'TLDR: Open Demo').
+ * @param {import('playwright-core').Page} page
+ * @param {string} title
+ */
+export async function runCommand(page, title) {
+  const input = page.locator('.quick-input-widget input');
+  if (!(await input.isVisible())) {
+    await page.locator('.monaco-workbench').click({ position: { x: 700, y: 5 }, force: true }).catch(() => {}); // focus the window
+    await page.keyboard.press('F1');
+  }
+  await input.waitFor({ state: 'visible' });
+  await input.fill(`>${title}`);
+  const row = page.locator('.quick-input-list .monaco-list-row.focused');
+  await row.filter({ hasText: title }).first().waitFor({ state: 'visible', timeout: 15_000 });
+  const label = (await row.first().innerText()).split('\n')[0].trim();
+  if (label !== title) throw new Error(`the palette's first row is "${label}", not "${title}"`);
+  await input.press('Enter');
+  await input.waitFor({ state: 'hidden' });
+}
+
+/**
+ * The content frame of a webview (custom editor, panel or view).
+ * @param {import('playwright-core').Page} page
+ * @param {{ nth?: number }} [opts] which webview when several are open (default: the only one)
+ */
+export function webviewFrame(page, opts = {}) {
+  const outer = opts.nth === undefined ? page.frameLocator('iframe.webview.ready') : page.locator('iframe.webview.ready').nth(opts.nth).contentFrame();
+  return outer.frameLocator('iframe#active-frame');
+}
+
+/**
+ * The visible text of the output panel (Monaco renders only the lines in view).
+ * @param {import('playwright-core').Page} page
+ */
+export async function outputText(page) {
+  const lines = page.locator('.part.panel .view-lines');
+  await lines.first().waitFor({ state: 'visible' });
+  return (await lines.first().innerText()).replace(/\u00a0/g, ' ');
+}
+
+/**
+ * The activity-bar entry of a view container (its aria-label is the title, maybe with a keybinding).
+ * @param {import('playwright-core').Page} page
+ * @param {string} title
+ */
+export function activityItem(page, title) {
+  return page.locator(`.activitybar a.action-label:is([aria-label="${title}"], [aria-label^="${title} ("])`);
+}
+
+/**
+ * Opens a view container in the side bar (leaves it open when it already is).
+ * @param {import('playwright-core').Page} page
+ * @param {string} title
+ */
+export async function openActivity(page, title) {
+  const item = activityItem(page, title);
+  await item.waitFor({ state: 'visible' });
+  const checked = await item.locator('xpath=..').getAttribute('class');
+  if (!/\bchecked\b/.test(checked ?? '')) await item.click();
+  await page.locator('.part.sidebar .composite.title').filter({ hasText: title.toUpperCase() }).or(
+    page.locator('.part.sidebar .composite.title').filter({ hasText: title })).first().waitFor({ state: 'visible' });
+}
+
+/**
+ * Rows of the tree views in the side bar, optionally only those containing `text`.
+ * @param {import('playwright-core').Page} page
+ * @param {string} [text]
+ */
+export function treeRows(page, text) {
+  const rows = page.locator('.part.sidebar .monaco-list-row');
+  return text === undefined ? rows : rows.filter({ hasText: text });
+}
+
+/**
+ * Saves a screenshot to test/e2e/artifacts/<name>.png and returns its path.
+ * @param {import('playwright-core').Page} page
+ * @param {string} name
+ */
+export async function screenshot(page, name) {
+  mkdirSync(artifactsDir, { recursive: true });
+  const path = join(artifactsDir, `${safeName(name)}.png`);
+  await page.screenshot({ path });
+  return path;
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The end-to-end tests: installs the host when needed, builds and packages the VSIX, runs
+# test/e2e/*.test.mjs one at a time (each starts its own code-server and Chromium).
+#
+#   test/e2e/run.sh                       # everything
+#   test/e2e/run.sh test/e2e/install.test.mjs    # some test files
+#   E2E_SKIP_PACKAGE=1 test/e2e/run.sh    # reuse the VSIX packaged last time
+# Screenshots and failure logs: test/e2e/artifacts/.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cd "$root"
+
+start=$(date +%s)
+"$here/install-host.sh"
+
+mkdir -p "$here/artifacts"
+rm -rf "$here/artifacts/failures"
+export E2E_VSIX="${E2E_VSIX:-$here/artifacts/tldr-debias-linux-x64.vsix}"
+if [ -z "${E2E_SKIP_PACKAGE:-}" ] || [ ! -f "$E2E_VSIX" ]; then
+  node tools/package-vsix.mjs --out "$E2E_VSIX"
+fi
+
+if [ $# -gt 0 ]; then tests=("$@"); else tests=("$here"/*.test.mjs); fi
+status=0
+node --test --test-concurrency=1 "${tests[@]}" || status=$?
+echo "e2e: finished in $(( $(date +%s) - start )) s (exit $status); artifacts in ${here#"$root"/}/artifacts/"
+exit $status
