@@ -12,6 +12,8 @@ export interface EngineOptions {
   cacheDir?: string;
   /** onnxruntime execution provider; 'cpu' everywhere this ships */
   executionProvider?: string;
+  /** run with this seed instead of settings.seed (the demo's repeated runs); recorded in run.json */
+  seed?: number;
 }
 
 /** The whole pipeline: encode, gap, projector, score, text set, retrain, evaluate, export. */

@@ -143,6 +143,7 @@ async function fitDfr(val: SplitData, l: LoadedExperiment, D: number, seed: numb
 
 export async function runPipeline(file: string, opts: EngineOptions): Promise<RunSummary> {
   const loaded = loadExperiment(file);
+  if (opts.seed !== undefined) loaded.experiment.settings.seed = opts.seed;
   const exp = loaded.experiment;
   const folder: RunFolder = await createRunFolder(loaded);
   const ctx = createStepContext(loaded, opts);

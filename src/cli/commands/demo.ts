@@ -1,6 +1,56 @@
-// placeholder until the demo world lands
-import type { CliIo } from '../io';
-export async function demoCommand(_argv: string[], io: CliIo): Promise<number> {
-  io.stderr('demo: in progress\n');
-  return 1;
+// `tldr-debias demo [--out DIR] [--seeds N] [--json]`: the offline demo world end to end:
+// writes the images, models, words and experiment into DIR, runs TLDR once per seed and
+// prints per-group accuracy of the ERM head, the TLDR head and the DFR reference.
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createDemo, runExperiment } from '../../engine/api';
+import type { RunSummary } from '../../protocol/events';
+import { EXIT, eventPrinter, printMetrics, type CliIo } from '../io';
+
+export const DEMO_USAGE = `Usage: tldr-debias demo [--out DIR] [--seeds N] [--json]
+
+Writes the demo world (generated birds on land and water scenes, a tiny CLIP and a tiny
+classifier that leans on the background) into DIR (default ./tldr-demo) and runs TLDR on it.
+  --seeds N   run N times with seeds 0..N-1 and report the mean worst-group accuracy
+  --json      one JSON event per line on stdout; the last is {"type":"demo-result",...}
+`;
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const sd = (xs: number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));
+
+export function worstGroupSummary(runs: RunSummary[]): Record<'erm' | 'tldr' | 'dfr', { mean: number; sd: number; values: number[] } | undefined> {
+  const pick = (h: 'erm' | 'tldr' | 'dfr') => {
+    const values = runs.map((r) => r.metrics.test?.[h]?.worstGroup).filter((v): v is number => v !== undefined);
+    return values.length ? { mean: mean(values), sd: sd(values), values } : undefined;
+  };
+  return { erm: pick('erm'), tldr: pick('tldr'), dfr: pick('dfr') };
+}
+
+export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { out: { type: 'string' }, seeds: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) return io.stdout(DEMO_USAGE), EXIT.ok;
+  const seeds = values.seeds === undefined ? 1 : Number(values.seeds);
+  if (!Number.isInteger(seeds) || seeds < 1) return io.stderr(`--seeds must be a whole number >= 1\n\n${DEMO_USAGE}`), EXIT.usage;
+  const json = !!values.json;
+  const print = eventPrinter(io, json);
+  const t0 = performance.now();
+  const file = await createDemo(path.resolve(values.out ?? 'tldr-demo'), { onEvent: print, signal: io.signal });
+  const runs: RunSummary[] = [];
+  for (let seed = 0; seed < seeds; seed++) {
+    if (!json) io.stderr(`\n— run ${seed + 1} of ${seeds} (seed ${seed})\n`);
+    const summary = await runExperiment(file, { onEvent: print, signal: io.signal, seed });
+    runs.push(summary);
+    if (summary.status !== 'succeeded') return summary.status === 'cancelled' ? EXIT.cancelled : EXIT.failed;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const worst = worstGroupSummary(runs);
+  if (json) {
+    io.stdout(JSON.stringify({ type: 'demo-result', experiment: file, seconds, worstGroup: worst, runs: runs.map((r) => ({ runId: r.runId, runDir: r.runDir, metrics: r.metrics })) }) + '\n');
+    return EXIT.ok;
+  }
+  printMetrics(io, runs[runs.length - 1].metrics);
+  const fmt = (w?: { mean: number; sd: number }) => (w ? `${(w.mean * 100).toFixed(1)}%${seeds > 1 ? ` ± ${(w.sd * 100).toFixed(1)}` : ''}` : '–');
+  io.stdout(`\nTest worst-group accuracy${seeds > 1 ? ` (mean of ${seeds} seeds)` : ''}: ERM ${fmt(worst.erm)}, TLDR ${fmt(worst.tldr)}, DFR ${fmt(worst.dfr)}\n`);
+  io.stdout(`Experiment: ${file}\nLast run: ${runs[runs.length - 1].runDir}\nTotal time: ${seconds.toFixed(1)} s\n`);
+  return EXIT.ok;
 }
