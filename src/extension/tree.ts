@@ -1,0 +1,117 @@
+// The "Experiments" view: every *.tldr.json in the workspace, and under each the steps of
+// the current or last run and the past runs (computed by treeModel.ts).
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import { experimentChildren, type StepStatus, type TreeNode, type LiveStatus } from './treeModel';
+import type { Jobs } from './jobs';
+
+export const EXPERIMENT_GLOB = '**/*.tldr.json';
+const EXCLUDE_GLOB = '**/{node_modules,.git,.tldr}/**';
+
+export type ExperimentsNode = { kind: 'experiment'; file: string } | (TreeNode & { file: string });
+
+const stepIcon: Record<StepStatus, vscode.ThemeIcon> = {
+  pending: new vscode.ThemeIcon('circle-outline'),
+  running: new vscode.ThemeIcon('sync~spin'),
+  done: new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed')),
+  skipped: new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed')),
+  cancelled: new vscode.ThemeIcon('circle-slash'),
+  failed: new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed')),
+};
+const runIcon = (s: LiveStatus) =>
+  s === 'running' ? new vscode.ThemeIcon('sync~spin') : s === 'succeeded' ? new vscode.ThemeIcon('history') : s === 'cancelled' ? new vscode.ThemeIcon('circle-slash') : new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'));
+
+export async function findExperiments(): Promise<vscode.Uri[]> {
+  const uris = await vscode.workspace.findFiles(EXPERIMENT_GLOB, EXCLUDE_GLOB, 200);
+  return uris.sort((a, b) => a.fsPath.localeCompare(b.fsPath));
+}
+
+export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentsNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<ExperimentsNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private experiments: string[] = [];
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(private readonly jobs: Jobs) {
+    const watcher = vscode.workspace.createFileSystemWatcher(EXPERIMENT_GLOB);
+    const runWatcher = vscode.workspace.createFileSystemWatcher('**/.tldr/runs/*/run.json');
+    let timer: NodeJS.Timeout | undefined;
+    const refreshRuns = () => {
+      // runs written by the CLI or another window show up too; the engine rewrites run.json a few times per run
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => {
+        if (!vscode.workspace.isTrusted) return;
+        for (const f of this.experiments) if (!this.jobs.isRunning(f)) void this.jobs.refreshRuns(f);
+      }, 500);
+    };
+    this.disposables.push(
+      watcher,
+      runWatcher,
+      watcher.onDidCreate(() => this.refresh()),
+      watcher.onDidDelete(() => this.refresh()),
+      runWatcher.onDidCreate(refreshRuns),
+      runWatcher.onDidChange(refreshRuns),
+      runWatcher.onDidDelete(refreshRuns),
+      jobs.onDidChange((c) => {
+        if (c.what === 'runs' || c.what === 'job') this.changed.fire(undefined);
+      }),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.refresh()),
+      this.changed,
+    );
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+
+  refresh(): void {
+    this.changed.fire(undefined);
+  }
+
+  async getChildren(node?: ExperimentsNode): Promise<ExperimentsNode[]> {
+    if (!node) {
+      const uris = await findExperiments();
+      this.experiments = uris.map((u) => u.fsPath);
+      void vscode.commands.executeCommand('setContext', 'tldr.hasExperiments', uris.length > 0);
+      return this.experiments.map((file) => ({ kind: 'experiment', file }));
+    }
+    if (node.kind !== 'experiment') return [];
+    let records = this.jobs.cachedRecords(node.file);
+    if (!records) {
+      // reading run records goes through the worker; in Restricted Mode no worker starts
+      if (vscode.workspace.isTrusted) void this.jobs.refreshRuns(node.file);
+      records = [];
+    }
+    return experimentChildren(node.file, this.jobs.liveRun(node.file), records).map((n) => ({ ...n, file: node.file }));
+  }
+
+  getTreeItem(node: ExperimentsNode): vscode.TreeItem {
+    if (node.kind === 'experiment') {
+      const uri = vscode.Uri.file(node.file);
+      const item = new vscode.TreeItem(path.basename(node.file), vscode.TreeItemCollapsibleState.Expanded);
+      item.id = node.file;
+      item.resourceUri = uri;
+      item.iconPath = new vscode.ThemeIcon('beaker');
+      const folder = vscode.workspace.getWorkspaceFolder(uri);
+      const rel = folder ? path.relative(folder.uri.fsPath, path.dirname(node.file)) : path.dirname(node.file);
+      item.description = rel && rel !== '.' ? rel : '';
+      item.tooltip = node.file;
+      item.contextValue = this.jobs.isRunning(node.file) ? 'tldr.experiment.running' : 'tldr.experiment';
+      item.command = { command: 'vscode.openWith', title: 'Open', arguments: [uri, 'tldr.experimentEditor'] };
+      return item;
+    }
+    const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
+    item.id = node.id;
+    item.description = node.description;
+    if (node.tooltip) item.tooltip = node.tooltip;
+    if (node.kind === 'step') {
+      item.iconPath = stepIcon[node.status];
+      item.contextValue = `tldr.step.${node.status}`;
+    } else {
+      item.iconPath = runIcon(node.status);
+      item.contextValue = node.status === 'running' ? 'tldr.run.running' : 'tldr.run';
+      if (node.status !== 'running') item.command = { command: 'tldr.openReport', title: 'Open Report', arguments: [{ file: node.file, runId: node.runId }] };
+    }
+    return item;
+  }
+}
