@@ -305,21 +305,28 @@ export async function waitFor(pred, timeoutMs, intervalMs = 100) {
 
 /**
  * Runs a command from the palette by its full title, e.g. runCommand(page, 'TLDR: Open Demo').
+ * The palette lists what was registered when it opened, so while the extension host is still
+ * starting it closes and reopens it until the command shows up (or timeoutMs passes).
  * @param {import('playwright-core').Page} page
  * @param {string} title
+ * @param {{ timeoutMs?: number }} [opts]
  */
-export async function runCommand(page, title) {
+export async function runCommand(page, title, opts = {}) {
   const input = page.locator('.quick-input-widget input');
-  if (!(await input.isVisible())) {
-    await page.locator('.monaco-workbench').click({ position: { x: 700, y: 5 }, force: true }).catch(() => {}); // focus the window
-    await page.keyboard.press('F1');
+  const focused = page.locator('.quick-input-list .monaco-list-row.focused');
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  for (;;) {
+    if (!(await input.isVisible())) await page.keyboard.press('F1');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(`>${title}`);
+    const found = await focused.filter({ hasText: title }).first().waitFor({ state: 'visible', timeout: 5_000 }).then(() => true, () => false);
+    const label = found ? (await focused.first().locator('.label-name').first().innerText()).replace(/\u00a0/g, ' ').trim() : '';
+    if (label === title) break;
+    if (Date.now() > deadline) throw new Error(`the command palette does not offer "${title}" (first row: "${label}")`);
+    await page.keyboard.press('Escape');
+    await input.waitFor({ state: 'hidden' });
+    await sleep(500);
   }
-  await input.waitFor({ state: 'visible' });
-  await input.fill(`>${title}`);
-  const row = page.locator('.quick-input-list .monaco-list-row.focused');
-  await row.filter({ hasText: title }).first().waitFor({ state: 'visible', timeout: 15_000 });
-  const label = (await row.first().innerText()).split('\n')[0].trim();
-  if (label !== title) throw new Error(`the palette's first row is "${label}", not "${title}"`);
   await input.press('Enter');
   await input.waitFor({ state: 'hidden' });
 }
