@@ -26,7 +26,7 @@ export function packageRoot(from = __dirname): string {
 
 export const demoAssetsDir = () => path.join(packageRoot(), 'media', 'demo', 'birds');
 
-interface DemoPreprocessing {
+export interface DemoPreprocessing {
   resize: number;
   crop: number;
   mean: [number, number, number];
@@ -67,12 +67,19 @@ export function demoExperiment(pre: DemoPreprocessing): ExperimentInput {
   };
 }
 
-export async function writeDemoExperiment(dir: string, opts: Pick<EngineOptions, 'onEvent' | 'signal'> = {}): Promise<string> {
-  const log = (message: string) => opts.onEvent?.({ type: 'log', level: 'info', message });
+/** Copy the committed tiny CLIP and classifier into dir/models; returns the classifier's preprocessing. */
+export async function installDemoModels(dir: string): Promise<DemoPreprocessing> {
   const assets = demoAssetsDir();
-  await fs.promises.mkdir(dir, { recursive: true });
   await copyIfMissing(path.join(assets, 'clip'), path.join(dir, 'models', 'clip'));
   await copyIfMissing(path.join(assets, 'classifier.onnx'), path.join(dir, 'models', 'classifier.onnx'));
+  const provenance = JSON.parse(await fs.promises.readFile(path.join(assets, 'provenance.json'), 'utf8'));
+  return provenance.classifier.preprocessing;
+}
+
+export async function writeDemoExperiment(dir: string, opts: Pick<EngineOptions, 'onEvent' | 'signal'> = {}): Promise<string> {
+  const log = (message: string) => opts.onEvent?.({ type: 'log', level: 'info', message });
+  await fs.promises.mkdir(dir, { recursive: true });
+  const preprocessing = await installDemoModels(dir);
   const world = parseWorldSpec(birdsSpec);
   let last = 0;
   const result = await generateWorld(world, path.join(dir, 'world'), {
@@ -87,9 +94,7 @@ export async function writeDemoExperiment(dir: string, opts: Pick<EngineOptions,
   });
   log(`demo world: ${result.written} images written, ${result.skipped} already there`);
   const file = path.join(dir, DEMO_FILE);
-  if (!fs.existsSync(file)) {
-    const provenance = JSON.parse(await fs.promises.readFile(path.join(assets, 'provenance.json'), 'utf8'));
-    await writeJsonAtomic(file, demoExperiment(provenance.classifier.preprocessing));
-  } else log(`${file} exists: kept as it is`);
+  if (!fs.existsSync(file)) await writeJsonAtomic(file, demoExperiment(preprocessing));
+  else log(`${file} exists: kept as it is`);
   return file;
 }

@@ -1,0 +1,165 @@
+// The CLI end to end on the committed tiny models and a small generated world: a real run,
+// the cache on a second run, word scores, and bad input, each with the message checked.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { makeSmallDemo } from '../helpers/smallDemo';
+import { repoRoot, tempDir } from '../helpers/paths';
+import { writeVisionModel } from '../helpers/onnxBuild';
+import { readSafetensors } from '../../src/engine/io/safetensors';
+import { prepareClassifier } from '../../src/engine/onnx';
+import type { EngineEvent } from '../../src/protocol/events';
+
+const cli = path.join(repoRoot, 'dist', 'cli.js');
+let dir: string;
+let exp: string;
+
+function run(args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, OPENAI_API_KEY: '' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, events: r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as EngineEvent) };
+}
+
+const sha = (f: string) => createHash('sha256').update(fs.readFileSync(f)).digest('hex');
+
+/** a copy of the small demo's experiment with `edit` applied, written beside it */
+function variant(name: string, edit: (e: any) => void): string {
+  const e = JSON.parse(fs.readFileSync(exp, 'utf8'));
+  edit(e);
+  const file = path.join(dir, `${name}.tldr.json`);
+  fs.writeFileSync(file, JSON.stringify(e));
+  return file;
+}
+
+before(async () => {
+  dir = tempDir('tldr-cli-');
+  exp = await makeSmallDemo(dir);
+});
+
+test('run: the whole pipeline, run folder contract, drop-in debiased model; a second run encodes nothing', () => {
+  const modelHash = sha(path.join(dir, 'models', 'classifier.onnx'));
+  const first = run(['run', exp, '--json']);
+  assert.equal(first.code, 0, first.stderr);
+  const result = first.events.at(-1)!;
+  assert.equal(result.type, 'result');
+  if (result.type !== 'result') return;
+  const runDir = result.summary.runDir;
+  for (const f of ['run.json', 'projector.safetensors', 'train-embeddings.safetensors', 'head.safetensors', 'scores.json', 'model.debiased.onnx', 'report.md']) {
+    assert.ok(fs.existsSync(path.join(runDir, f)), `${f} in the run folder`);
+  }
+  const steps = first.events.filter((e) => e.type === 'step-end').map((e) => (e as { step: string }).step);
+  assert.deepEqual(steps, ['encode-images', 'gap', 'projector', 'score-words', 'text-set', 'retrain', 'evaluate', 'export']);
+  const runJson = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8'));
+  assert.equal(runJson.status, 'succeeded');
+  assert.match(runJson.configHash, /^[0-9a-f]{64}$/);
+  assert.equal(runJson.seed, 0);
+  assert.ok(runJson.versions['onnxruntime-node']);
+  assert.ok(runJson.counts.encoded > 0);
+  const test_ = result.summary.metrics.test!;
+  assert.equal(test_.tldr.groups.length, 4);
+  assert.ok(test_.dfr, 'val has groups, so the DFR reference is there');
+
+  // the exported model carries exactly the new head; the user's file is untouched
+  return (async () => {
+    const head = (await readSafetensors(path.join(runDir, 'head.safetensors'))).tensors;
+    const exported = await prepareClassifier(path.join(runDir, 'model.debiased.onnx'));
+    const w = head.weight.data as Float32Array;
+    exported.weight.forEach((v, i) => assert.ok(Math.abs(v - w[i]) < 1e-6));
+    const proj = (await readSafetensors(path.join(runDir, 'projector.safetensors'))).tensors;
+    assert.equal(proj.W.shape[1], exported.featureDim);
+    assert.deepEqual(proj.G.shape, [1, proj.W.shape[0]]);
+    assert.equal(sha(path.join(dir, 'models', 'classifier.onnx')), modelHash);
+
+    const second = run(['run', exp, '--json']);
+    assert.equal(second.code, 0, second.stderr);
+    const r2 = second.events.at(-1) as Extract<EngineEvent, { type: 'result' }>;
+    const run2 = JSON.parse(fs.readFileSync(path.join(r2.summary.runDir, 'run.json'), 'utf8'));
+    assert.equal(run2.counts.encoded, 0, 'every image comes from the cache');
+    assert.equal(run2.counts.cached, runJson.counts.images);
+    assert.equal(run2.counts.promptsEncoded, 0, 'every prompt comes from the cache');
+    assert.deepEqual(r2.summary.metrics, result.summary.metrics, 'same seed, same result');
+  })();
+});
+
+test('score: the known-bad demo words fail, good ones pass', () => {
+  const r = run(['score', exp, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const scores = (r.events.find((e) => e.type === 'scores') as Extract<EngineEvent, { type: 'scores' }>).scores;
+  const find = (group: string, text: string) => scores.find((s) => s.group === group && s.text === text)!;
+  assert.equal(find('landbird', 'Sparrow').pass, true);
+  assert.equal(find('landbird', 'MALLARD').pass, false, 'a water bird listed as a land bird');
+  assert.equal(find('waterbird', 'robin').pass, false, 'a land bird listed as a water bird');
+  assert.match(find('landbird', 'sparrow').reason!, /duplicate/);
+  assert.equal(find('water', 'desert').pass, false, 'a land scene listed as water');
+  assert.ok(scores.some((s) => /does not know/.test(s.reason ?? '')), 'some LLM words are outside the tiny vocabulary');
+  const human = run(['score', exp]);
+  assert.match(human.stdout, /FAIL .*MALLARD/);
+});
+
+test('bad input: invalid experiment JSON names the JSON path; exit code 2', () => {
+  const file = variant('bad-json', (e) => { e.task.classes = ['only']; });
+  const r = run(['run', file]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /\$\.task\.classes: a task needs at least two classes/);
+});
+
+test('bad input: missing classifier model names the file and the setting', () => {
+  const r = run(['run', variant('no-model', (e) => { e.models.classifier.path = 'models/nope.onnx'; })]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /nope\.onnx: the file does not exist.*models\.classifier/s);
+});
+
+test('bad input: a classifier with no final linear layer is refused', () => {
+  const noLinear = path.join(repoRoot, 'test', 'fixtures', 'classifiers');
+  const file = fs.readdirSync(noLinear).find((f) => /no[-_]?linear|conv[-_]?end/i.test(f) && f.endsWith('.onnx'));
+  assert.ok(file, 'the fixture set has a model without a final linear layer');
+  const r = run(['run', variant('no-linear', (e) => { e.models.classifier.path = path.join(noLinear, file!); })]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /linear layer/i);
+});
+
+test('bad input: CLIP text and image embedding sizes that differ', () => {
+  const clip2 = path.join(dir, 'clip-mismatch');
+  fs.cpSync(path.join(dir, 'models', 'clip'), clip2, { recursive: true });
+  writeVisionModel(path.join(clip2, 'onnx', 'vision_model.onnx'), 64, 7);
+  const r = run(['run', variant('clip-mismatch', (e) => { e.models.clip.dir = 'clip-mismatch'; })]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /CLIP text embeddings have \d+ dimensions but image embeddings have 7/);
+});
+
+test('bad input: unknown labels and missing images are listed by row and path', () => {
+  const csv = path.join(dir, 'bad.csv');
+  fs.writeFileSync(csv, 'path,label\nworld/train/missing-1.png,0\nworld/train/missing-2.png,1\n');
+  const missing = run(['run', variant('missing-images', (e) => { e.data.train = { manifest: 'bad.csv', root: '.' }; })]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /2 image files are missing/);
+  assert.ok(missing.stderr.includes(path.join(dir, 'world', 'train', 'missing-1.png')));
+  fs.writeFileSync(csv, 'path,label\nx.png,seabird\n');
+  const labels = run(['run', variant('bad-labels', (e) => { e.data.train = { manifest: 'bad.csv' }; })]);
+  assert.equal(labels.code, 2);
+  assert.match(labels.stderr, /row 2: label "seabird" is not a class index or one of \["landbird","waterbird"\]/);
+});
+
+test('bad input: a corrupt image is named', () => {
+  fs.mkdirSync(path.join(dir, 'corrupt'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'corrupt', 'broken.png'), Buffer.from('\x89PNG\r\n\x1a\nnot really a png'));
+  fs.writeFileSync(path.join(dir, 'corrupt.csv'), 'path,label\ncorrupt/broken.png,0\n');
+  const r = run(['run', variant('corrupt', (e) => { e.data.train = { manifest: 'corrupt.csv' }; })]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /broken\.png: cannot decode this image/);
+});
+
+test('bad input: an empty word list for a class', () => {
+  const r = run(['run', variant('empty-words', (e) => { e.words.targets.waterbird = []; })]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /no target word of class "waterbird" passes validation/);
+});
+
+test('usage errors exit 2 with the usage text', () => {
+  const r = run(['run']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /Usage: tldr-debias run EXP/);
+  assert.equal(run(['frobnicate']).code, 2);
+});
