@@ -1,0 +1,516 @@
+// The experiment editor's webview: Words, Setup and Results tabs. It holds no document of
+// its own: the host sends the state derived from the JSON text, and every change goes back
+// as a message that the host turns into an edit of the document.
+import '@vscode-elements/elements/dist/vscode-tabs/index.js';
+import '@vscode-elements/elements/dist/vscode-tab-header/index.js';
+import '@vscode-elements/elements/dist/vscode-tab-panel/index.js';
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
+import '@vscode-elements/elements/dist/vscode-badge/index.js';
+import { parseHostMessage, type DocState, type HostToWebview, type JobView, type ResultView, type WebviewToHost, type WordListKindId, type SetupFieldView } from '../src/protocol/webview';
+import type { SetupCheck, WordScore } from '../src/protocol/events';
+import { button, h, replaceChildren, svg } from './dom';
+import { margin, orderRows, pct, type SortMode } from './format';
+
+interface VsCodeApi {
+  postMessage(msg: WebviewToHost): void;
+  getState(): unknown;
+  setState(s: unknown): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+const vscode = acquireVsCodeApi();
+
+// ---- UI state that survives the webview being hidden (the host re-sends the data)
+interface UiState {
+  tab: number;
+  sort: SortMode;
+  scrollY: number;
+}
+const saved = vscode.getState() as Partial<UiState> | undefined;
+const ui: UiState = { tab: typeof saved?.tab === 'number' ? saved.tab : 0, sort: saved?.sort === 'weakest' ? 'weakest' : 'file', scrollY: typeof saved?.scrollY === 'number' ? saved.scrollY : 0 };
+const saveUi = () => vscode.setState(ui);
+
+// ---- data from the host
+let doc: DocState | null = null;
+let scores: WordScore[] = [];
+let job: JobView | null = null;
+let setup: { checks: SetupCheck[] | null; error?: string } = { checks: null };
+let results: ResultView | null = null;
+let trusted = true;
+let llmAvailable = true;
+/** the row being edited inline: list/group/index of the entry */
+let editing: { list: WordListKindId; group: string; index: number } | null = null;
+
+const send = (m: WebviewToHost) => vscode.postMessage(m);
+
+// ---- layout
+const app = document.getElementById('app')!;
+const jobBar = h('div', { class: 'job', testid: 'job-status', attrs: { role: 'status' } });
+const notices = h('div', { class: 'notices' });
+const trustBanner = h('div', { class: 'banner warn', testid: 'trust-banner' });
+const wordsPanel = h('div', { class: 'panel-body' });
+const setupPanel = h('div', { class: 'panel-body' });
+const resultsPanel = h('div', { class: 'panel-body' });
+const title = h('h1', { class: 'title' });
+
+const tabs = h(
+  'vscode-tabs',
+  { props: { selectedIndex: ui.tab } },
+  h('vscode-tab-header', { testid: 'tab-words', attrs: { slot: 'header' } }, 'Words'),
+  h('vscode-tab-panel', {}, wordsPanel),
+  h('vscode-tab-header', { testid: 'tab-setup', attrs: { slot: 'header' } }, 'Setup'),
+  h('vscode-tab-panel', {}, setupPanel),
+  h('vscode-tab-header', { testid: 'tab-results', attrs: { slot: 'header' } }, 'Results'),
+  h('vscode-tab-panel', {}, resultsPanel),
+);
+tabs.addEventListener('vsc-tabs-select', (e) => {
+  ui.tab = (e as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex;
+  saveUi();
+});
+replaceChildren(app, h('header', { class: 'top' }, title, jobBar), trustBanner, notices, tabs);
+
+let scrollTimer: number | undefined;
+window.addEventListener('scroll', () => {
+  if (scrollTimer) return;
+  scrollTimer = window.setTimeout(() => {
+    scrollTimer = undefined;
+    ui.scrollY = window.scrollY;
+    saveUi();
+  }, 200);
+});
+
+// ---- messages
+window.addEventListener('message', (ev: MessageEvent) => {
+  const parsed = parseHostMessage(ev.data);
+  if (!parsed.ok) {
+    send({ type: 'log', level: 'warn', message: `webview dropped an invalid host message: ${parsed.error}` });
+    return;
+  }
+  receive(parsed.message);
+});
+
+let restoredScroll = false;
+function receive(m: HostToWebview): void {
+  switch (m.type) {
+    case 'document':
+      doc = m.doc;
+      renderTitle();
+      renderWords();
+      renderSetup();
+      if (!restoredScroll) {
+        restoredScroll = true;
+        requestAnimationFrame(() => window.scrollTo(0, ui.scrollY));
+      }
+      return;
+    case 'context':
+      trusted = m.trusted;
+      llmAvailable = m.llmAvailable;
+      renderTrust();
+      renderWords();
+      return;
+    case 'scores':
+      scores = m.scores;
+      renderWords();
+      return;
+    case 'job':
+      job = m.job;
+      renderJob();
+      renderWordsToolbarState();
+      return;
+    case 'setup':
+      setup = { checks: m.checks, ...(m.error ? { error: m.error } : {}) };
+      renderSetup();
+      return;
+    case 'results':
+      results = m.result;
+      renderResults();
+      return;
+    case 'notice':
+      showNotice(m.level, m.message);
+      return;
+  }
+}
+
+function showNotice(level: 'info' | 'warn' | 'error', message: string): void {
+  const close = h('button', { class: 'link close', attrs: { 'aria-label': 'Dismiss', title: 'Dismiss' } }, '×');
+  const el = h('div', { class: `banner ${level}`, testid: 'notice' }, h('span', {}, message), close);
+  close.addEventListener('click', () => el.remove());
+  notices.appendChild(el);
+  if (level !== 'error') window.setTimeout(() => el.remove(), 8000);
+  while (notices.childElementCount > 3) notices.firstElementChild?.remove();
+}
+
+function renderTitle(): void {
+  replaceChildren(title, doc?.ok && doc.name ? doc.name : (doc?.fileName ?? ''), doc?.ok && doc.name ? h('span', { class: 'muted' }, ` · ${doc.fileName}`) : null);
+}
+
+function renderTrust(): void {
+  trustBanner.hidden = trusted;
+  replaceChildren(trustBanner, 'Restricted Mode: words can be edited, but scoring, runs and model checks need a trusted workspace (no model is loaded here).');
+}
+
+function renderJob(): void {
+  if (!job) {
+    jobBar.hidden = true;
+    return;
+  }
+  jobBar.hidden = false;
+  const bar = h('vscode-progress-bar', { props: job.percent !== undefined ? { value: job.percent, max: 100 } : { indeterminate: true }, attrs: { 'aria-label': job.label } });
+  replaceChildren(jobBar, h('span', { class: 'job-label' }, job.label, job.percent !== undefined ? ` · ${Math.floor(job.percent)}%` : ''), job.message ? h('span', { class: 'muted' }, ` ${job.message}`) : null, bar);
+}
+
+// ---- Words
+
+function scoreOf(list: WordListKindId, group: string, text: string): WordScore | undefined {
+  const t = text.trim().toLowerCase();
+  return scores.find((s) => s.list === list && s.group === group && s.text.trim().toLowerCase() === t);
+}
+
+const busy = () => job !== null;
+
+/** Keeps what the user is typing (add inputs, the inline editor) across a re-render. */
+function captureInputs(): { values: Map<string, string>; focus: string | null; caret: number | null } {
+  const values = new Map<string, string>();
+  for (const el of Array.from(wordsPanel.querySelectorAll<HTMLInputElement>('input[data-key]'))) values.set(el.dataset.key!, el.value);
+  const active = document.activeElement as HTMLInputElement | null;
+  const focus = active?.dataset?.key ?? null;
+  return { values, focus, caret: focus ? active!.selectionStart : null };
+}
+
+function restoreInputs(s: ReturnType<typeof captureInputs>): void {
+  for (const el of Array.from(wordsPanel.querySelectorAll<HTMLInputElement>('input[data-key]'))) {
+    const v = s.values.get(el.dataset.key!);
+    if (v !== undefined && el.dataset.key!.startsWith('add:')) el.value = v;
+    if (s.focus === el.dataset.key) {
+      el.focus();
+      if (s.caret !== null) el.setSelectionRange(s.caret, s.caret);
+    }
+  }
+}
+
+function renderWordsToolbarState(): void {
+  for (const el of Array.from(wordsPanel.querySelectorAll<HTMLElement & { disabled: boolean }>('[data-needs-idle]'))) el.disabled = busy() || !trusted;
+}
+
+function renderWords(): void {
+  const kept = captureInputs();
+  if (!doc) {
+    replaceChildren(wordsPanel, h('p', { class: 'muted' }, 'Loading…'));
+    return;
+  }
+  if (!doc.ok) {
+    replaceChildren(wordsPanel, h('div', { class: 'banner error', testid: 'doc-error' }, doc.error));
+    return;
+  }
+  const d = doc;
+  const all: { list: WordListKindId; group: string; text: string; locked: boolean }[] = [];
+  for (const list of ['targets', 'spurious'] as const) for (const [group, entries] of Object.entries(d.words[list])) for (const e of entries) all.push({ list, group, text: e.text, locked: e.locked });
+  const scored = all.map((w) => scoreOf(w.list, w.group, w.text));
+  const failing = scored.filter((s) => s && !s.pass).length;
+  const unscored = scored.filter((s) => !s).length;
+
+  const sortSelect = h(
+    'select',
+    { testid: 'sort-words', attrs: { 'aria-label': 'Sort words' }, on: { change: (e) => ((ui.sort = (e.target as HTMLSelectElement).value as SortMode), saveUi(), renderWords()) } },
+    h('option', { props: { value: 'file', selected: ui.sort === 'file' } }, 'File order'),
+    h('option', { props: { value: 'weakest', selected: ui.sort === 'weakest' } }, 'Weakest margin first'),
+  );
+  const toolbar = h(
+    'div',
+    { class: 'toolbar' },
+    button('Score words', { testid: 'score-words', attrs: { 'data-needs-idle': '', title: 'Score every word with CLIP and the classifier (in the background)' }, on: { click: () => send({ type: 'scoreWords' }) } }),
+    button('Generate words', {
+      testid: 'generate-words',
+      secondary: true,
+      attrs: { 'data-needs-idle': '', title: llmAvailable ? 'Ask the LLM for more words for every list' : 'No LLM available' },
+      on: { click: () => send({ type: 'generateWords' }) },
+    }),
+    button('Remove failing words', { testid: 'remove-failing', secondary: true, attrs: { title: 'Remove every scored, failing, unlocked word (undo with Ctrl+Z)' }, on: { click: () => send({ type: 'removeFailing' }) } }),
+    h('label', { class: 'sort' }, 'Sort ', sortSelect),
+    h('span', { class: 'muted summary', testid: 'words-summary' }, `${all.length} words · ${failing} failing · ${unscored} unscored`),
+  );
+
+  const sections: Node[] = [toolbar];
+  if (d.problems) sections.push(h('details', { class: 'banner warn', testid: 'doc-problems' }, h('summary', {}, 'The experiment file has problems (runs will refuse it until they are fixed)'), h('pre', {}, d.problems)));
+  sections.push(h('h2', {}, 'Class words'), h('p', { class: 'muted hint' }, 'Words that describe each class. A word passes when its CLIP anchor margin and the classifier\u2019s logit margin are both positive.'));
+  for (const group of Object.keys(d.words.targets)) sections.push(wordTable('targets', group, d.words.targets[group]!));
+  sections.push(h('h2', {}, `Spurious words: ${d.spuriousName || 'attribute'}`), h('p', { class: 'muted hint' }, 'Words for each value of the spurious attribute. A word passes when its CLIP anchor margin is positive.'));
+  for (const group of Object.keys(d.words.spurious)) sections.push(wordTable('spurious', group, d.words.spurious[group]!));
+  replaceChildren(wordsPanel, ...sections);
+  renderWordsToolbarState();
+  restoreInputs(kept);
+}
+
+function badge(kind: 'clip' | 'logit', value: number | undefined, score: WordScore | undefined, list: WordListKindId): HTMLElement {
+  const testid = kind === 'clip' ? 'clip-badge' : 'logit-badge';
+  if (kind === 'logit' && list === 'spurious') return h('span', { class: 'badge na', testid, attrs: { 'data-pass': 'na', title: 'Not used for spurious words' } }, 'n/a');
+  if (!score || value === undefined) return h('span', { class: 'badge unscored', testid, attrs: { 'data-pass': 'unscored', title: 'Not scored yet: press "Score words"' } }, '–');
+  const pass = value > 0;
+  const what = kind === 'clip' ? 'CLIP anchor margin' : 'classifier logit margin';
+  return h('span', { class: `badge ${pass ? 'pass' : 'fail'}`, testid, attrs: { 'data-pass': String(pass), title: `${what}: ${value.toFixed(4)}${!pass && score.reason ? `\n${score.reason}` : ''}` } }, `${pass ? '✓' : '✗'} ${margin(value)}`);
+}
+
+function wordTable(list: WordListKindId, group: string, entries: { text: string; source: 'llm' | 'user'; locked: boolean }[]): HTMLElement {
+  const rows = orderRows(
+    entries.map((e, index) => ({ ...e, index, score: scoreOf(list, group, e.text) })),
+    ui.sort,
+  );
+  const nFail = rows.filter((r) => r.score && !r.score.pass).length;
+  const addKey = `add:${list}:${group}`;
+  const addInput = h('input', {
+    testid: 'add-word-input',
+    class: 'text-input',
+    attrs: { 'data-key': addKey, placeholder: `Add a word for ${group}…`, 'aria-label': `Add a word for ${group}`, maxlength: '200' },
+    on: {
+      keydown: (e) => {
+        if ((e as KeyboardEvent).key === 'Enter') add();
+      },
+    },
+  });
+  const add = () => {
+    const text = addInput.value.trim();
+    if (!text) return;
+    addInput.value = '';
+    send({ type: 'edit', edit: { op: 'add', list, group, text } });
+  };
+
+  const body = h('tbody', {});
+  for (const r of rows) body.appendChild(wordRow(list, group, r));
+  if (rows.length === 0) body.appendChild(h('tr', { class: 'empty' }, h('td', { attrs: { colspan: '6' }, class: 'muted' }, 'No words yet: add some below or generate them.')));
+
+  return h(
+    'section',
+    { class: 'word-group' },
+    h(
+      'div',
+      { class: 'group-head' },
+      h('h3', {}, group),
+      h('span', { class: 'muted' }, `${rows.length} word${rows.length === 1 ? '' : 's'}${nFail ? ` · ${nFail} failing` : ''}`),
+      button('Generate words', {
+        testid: 'generate-words',
+        secondary: true,
+        attrs: { 'data-list': list, 'data-group': group, 'data-needs-idle': '', title: `Ask the LLM for more words for ${group}` },
+        on: { click: () => send({ type: 'generateWords', list, group }) },
+      }),
+    ),
+    h(
+      'table',
+      { testid: 'word-table', class: 'words', attrs: { 'data-list': list, 'data-group': group } },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', { class: 'col-word' }, 'Word'),
+          h('th', { attrs: { title: 'cos(word, own anchor) − max cos(word, other anchors); passes when > 0' } }, 'CLIP margin'),
+          h('th', { attrs: { title: 'own logit − max other logit of the projected word; passes when > 0' } }, 'Logit margin'),
+          h('th', {}, 'Source'),
+          h('th', {}, 'Lock'),
+          h('th', { class: 'col-actions' }, h('span', { class: 'sr-only' }, 'Actions')),
+        ),
+      ),
+      body,
+      h('tfoot', {}, h('tr', { class: 'add-row' }, h('td', { attrs: { colspan: '6' } }, h('div', { class: 'add' }, addInput, button('Add', { testid: 'add-word-button', secondary: true, on: { click: add } }))))),
+    ),
+  );
+}
+
+function wordRow(list: WordListKindId, group: string, r: { text: string; source: 'llm' | 'user'; locked: boolean; index: number; score: WordScore | undefined }): HTMLElement {
+  const isEditing = editing?.list === list && editing.group === group && editing.index === r.index;
+  const startEdit = () => {
+    editing = { list, group, index: r.index };
+    renderWords();
+    const input = wordsPanel.querySelector<HTMLInputElement>('input[data-testid="word-input"]');
+    input?.focus();
+    input?.select();
+  };
+  let wordCell: HTMLElement;
+  if (isEditing) {
+    let done = false;
+    const input = h('input', { testid: 'word-input', class: 'text-input', attrs: { 'data-key': `edit:${list}:${group}:${r.index}`, 'aria-label': 'Edit word', maxlength: '200' }, props: { value: r.text } });
+    const commit = (save: boolean) => {
+      if (done) return;
+      done = true;
+      editing = null;
+      const newText = input.value.trim();
+      if (save && newText && newText !== r.text) send({ type: 'edit', edit: { op: 'update', list, group, index: r.index, text: r.text, newText } });
+      renderWords();
+    };
+    input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') commit(true);
+      else if (e.key === 'Escape') commit(false);
+    });
+    input.addEventListener('blur', () => commit(true));
+    wordCell = h('td', { class: 'col-word' }, input);
+  } else {
+    wordCell = h('td', { class: 'col-word', on: { dblclick: startEdit } }, h('span', { testid: 'word-text', class: 'word', attrs: { title: 'Double-click to edit' } }, r.text));
+  }
+  const lock = h('vscode-checkbox', {
+    testid: 'lock-word',
+    props: { checked: r.locked },
+    attrs: { 'aria-label': r.locked ? 'Unlock' : 'Lock', title: 'Locked words are kept by "Remove failing words" and by regeneration' },
+    on: { change: (e) => send({ type: 'edit', edit: { op: 'lock', list, group, index: r.index, text: r.text, locked: (e.target as HTMLInputElement).checked } }) },
+  });
+  return h(
+    'tr',
+    { testid: 'word-row', class: r.score ? (r.score.pass ? 'pass' : 'fail') : 'unscored', attrs: { 'data-word': r.text, 'data-pass': r.score ? String(r.score.pass) : 'unscored' } },
+    wordCell,
+    h('td', {}, badge('clip', r.score?.clipMargin, r.score, list)),
+    h('td', {}, badge('logit', r.score?.logitMargin, r.score, list)),
+    h('td', { class: 'muted' }, r.source === 'llm' ? 'LLM' : 'user'),
+    h('td', {}, lock),
+    h(
+      'td',
+      { class: 'col-actions' },
+      button('Edit', { testid: 'edit-word', secondary: true, attrs: { title: 'Edit this word' }, on: { click: startEdit } }),
+      button('Delete', { testid: 'delete-word', secondary: true, attrs: { title: 'Delete this word' }, on: { click: () => send({ type: 'edit', edit: { op: 'delete', list, group, index: r.index, text: r.text } }) } }),
+    ),
+  );
+}
+
+// ---- Setup
+
+function renderSetup(): void {
+  const parts: Node[] = [];
+  if (doc && !doc.ok) parts.push(h('div', { class: 'banner error' }, doc.error));
+  if (doc?.ok) {
+    parts.push(h('h2', {}, 'Models and data'), h('p', { class: 'muted hint' }, 'Paths are relative to the experiment file. Changes edit the JSON document (undo with Ctrl+Z).'));
+    const grid = h('div', { class: 'setup-grid' });
+    for (const f of doc.setup) grid.append(...setupField(f));
+    parts.push(grid);
+  }
+  const checksHead = h('div', { class: 'group-head' }, h('h2', {}, 'Checks'), button('Check again', { testid: 'check-setup', secondary: true, disabled: !trusted, on: { click: () => send({ type: 'checkSetup' }) } }));
+  parts.push(checksHead, h('p', { class: 'muted hint' }, 'Run against the saved file.'));
+  if (setup.error) parts.push(h('div', { class: 'banner warn', testid: 'setup-error' }, setup.error));
+  else if (!setup.checks) parts.push(h('p', { class: 'muted' }, 'Checking…'));
+  else {
+    const list = h('ul', { class: 'checks' });
+    for (const c of setup.checks) {
+      const icon = c.status === 'ok' ? '✓' : c.status === 'warn' ? '!' : '✗';
+      list.appendChild(h('li', { testid: 'setup-check', class: `check ${c.status}`, attrs: { 'data-status': c.status, 'data-check': c.id } }, h('span', { class: 'check-icon', attrs: { 'aria-hidden': 'true' } }, icon), h('span', { class: 'check-label' }, c.label), h('span', { class: 'check-msg' }, c.message)));
+    }
+    parts.push(list);
+  }
+  if (doc?.ok && doc.problems) parts.push(h('h2', {}, 'File problems'), h('pre', { class: 'problems' }, doc.problems));
+  replaceChildren(setupPanel, ...parts);
+}
+
+function setupField(f: SetupFieldView): HTMLElement[] {
+  const input = h('input', {
+    class: 'text-input',
+    testid: 'setup-path',
+    attrs: { 'data-field': f.id, placeholder: f.optional ? '(optional)' : '(required)', 'aria-label': f.label },
+    props: { value: f.value },
+    on: {
+      change: () => {
+        const v = input.value.trim();
+        if (v && v !== f.value) send({ type: 'setPath', field: f.id, value: v });
+      },
+    },
+  });
+  return [
+    h('label', { class: 'setup-label' }, f.label, f.optional ? h('span', { class: 'muted' }, ' (optional)') : null),
+    input,
+    button(f.kind === 'folder' ? 'Choose folder…' : 'Choose file…', { testid: 'pick-path', secondary: true, attrs: { 'data-field': f.id }, on: { click: () => send({ type: 'pickPath', field: f.id }) } }),
+  ];
+}
+
+// ---- Results
+
+function renderResults(): void {
+  const startBtn = button('Start retraining', { testid: 'start-run', disabled: !trusted, on: { click: () => send({ type: 'startRun' }) } });
+  if (!results) {
+    replaceChildren(resultsPanel, h('p', { class: 'muted' }, 'No run yet. Score the words, then start retraining; the per-group accuracy of the last run shows here.'), startBtn);
+    return;
+  }
+  const r = results;
+  const parts: Node[] = [
+    h('div', { class: 'group-head' }, h('h2', {}, `Run ${r.runId}`), h('span', { class: `status ${r.status}`, testid: 'run-status' }, r.status), r.split ? h('span', { class: 'muted' }, `${r.split} split`) : null),
+  ];
+  if (r.error) parts.push(h('div', { class: 'banner error' }, r.error));
+  const m = r.metrics;
+  if (m) {
+    const key = (g: { label: string; spurious: string }) => `${g.label}\u0000${g.spurious}`;
+    const tl = new Map(m.tldr.groups.map((g) => [key(g), g]));
+    const df = new Map((m.dfr?.groups ?? []).map((g) => [key(g), g]));
+    const body = h('tbody', {});
+    for (const g of m.erm.groups) {
+      body.appendChild(
+        h('tr', { testid: 'result-row', attrs: { 'data-group': `${g.label}/${g.spurious}` } }, h('th', { attrs: { scope: 'row' } }, `${g.label} on ${g.spurious}`), h('td', { class: 'num' }, String(g.n)), h('td', { class: 'num' }, pct(g.accuracy)), h('td', { class: 'num' }, pct(tl.get(key(g))?.accuracy)), h('td', { class: 'num' }, m.dfr ? pct(df.get(key(g))?.accuracy) : '–')),
+      );
+    }
+    const foot = h(
+      'tbody',
+      { class: 'summary-rows' },
+      h('tr', { testid: 'result-worst', class: 'strong' }, h('th', { attrs: { scope: 'row' } }, 'Worst group'), h('td', {}), h('td', { class: 'num' }, pct(m.erm.worstGroup)), h('td', { class: 'num' }, pct(m.tldr.worstGroup)), h('td', { class: 'num' }, pct(m.dfr?.worstGroup))),
+      h('tr', { testid: 'result-average' }, h('th', { attrs: { scope: 'row' } }, 'Average'), h('td', {}), h('td', { class: 'num' }, pct(m.erm.average)), h('td', { class: 'num' }, pct(m.tldr.average)), h('td', { class: 'num' }, pct(m.dfr?.average))),
+    );
+    parts.push(
+      h(
+        'table',
+        { testid: 'results-table', class: 'results' },
+        h('thead', {}, h('tr', {}, h('th', {}, 'Group'), h('th', { class: 'num' }, 'n'), h('th', { class: 'num' }, 'ERM head'), h('th', { class: 'num' }, 'TLDR head'), h('th', { class: 'num' }, 'DFR reference'))),
+        body,
+        foot,
+      ),
+      chart(m),
+    );
+  } else {
+    parts.push(h('p', { class: 'muted' }, 'This run has no metrics.'));
+  }
+  parts.push(
+    h(
+      'div',
+      { class: 'toolbar' },
+      button('Open report.md', { testid: 'open-report', secondary: true, disabled: !r.hasReport, on: { click: () => send({ type: 'openArtifact', what: 'report', runId: r.runId }) } }),
+      button('Show exported model', { testid: 'open-model', secondary: true, disabled: !r.hasModel, on: { click: () => send({ type: 'openArtifact', what: 'model', runId: r.runId }) } }),
+      startBtn,
+    ),
+  );
+  replaceChildren(resultsPanel, ...parts);
+}
+
+/** Horizontal bars per group: ERM, TLDR and (when present) DFR accuracy, 0-100%. */
+function chart(m: NonNullable<ResultView['metrics']>): SVGElement {
+  const heads = [
+    { name: 'ERM head', cls: 'bar-erm', metrics: m.erm },
+    { name: 'TLDR head', cls: 'bar-tldr', metrics: m.tldr },
+    ...(m.dfr ? [{ name: 'DFR reference', cls: 'bar-dfr', metrics: m.dfr }] : []),
+  ];
+  const labelW = 170;
+  const barW = 320;
+  const barH = 12;
+  const groupH = heads.length * (barH + 2) + 12;
+  const top = 24;
+  const height = top + m.erm.groups.length * groupH + 8;
+  const width = labelW + barW + 70;
+  const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', class: 'chart', 'data-testid': 'results-chart' });
+  root.appendChild(svg('title', {}, 'Per-group accuracy by head'));
+  // legend
+  heads.forEach((hd, i) => {
+    root.appendChild(svg('rect', { x: labelW + i * 110, y: 4, width: 10, height: 10, class: hd.cls }));
+    root.appendChild(svg('text', { x: labelW + i * 110 + 14, y: 13, class: 'chart-text' }, hd.name));
+  });
+  m.erm.groups.forEach((g, gi) => {
+    const y0 = top + gi * groupH;
+    root.appendChild(svg('text', { x: 0, y: y0 + groupH / 2, class: 'chart-text' }, `${g.label} on ${g.spurious}`));
+    heads.forEach((hd, hi) => {
+      const acc = hd.metrics.groups.find((x) => x.label === g.label && x.spurious === g.spurious)?.accuracy ?? 0;
+      const y = y0 + hi * (barH + 2);
+      root.appendChild(svg('rect', { x: labelW, y, width: barW, height: barH, class: 'bar-track' }));
+      root.appendChild(svg('rect', { x: labelW, y, width: Math.max(0, Math.min(1, acc)) * barW, height: barH, class: hd.cls }, svg('title', {}, `${hd.name}: ${pct(acc)}`)));
+      root.appendChild(svg('text', { x: labelW + barW + 6, y: y + barH - 2, class: 'chart-text small' }, pct(acc)));
+    });
+  });
+  return root;
+}
+
+// ---- start
+renderTrust();
+renderJob();
+renderWords();
+renderSetup();
+renderResults();
+send({ type: 'ready' });
