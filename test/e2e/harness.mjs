@@ -291,6 +291,26 @@ async function killGroup(pgid, runDir) {
   }
 }
 
+/**
+ * Every file under the host's VS Code log folder (remoteagent.log, exthost1/remoteexthost.log, the
+ * extensions' log output channels such as exthost1/tldr-debias.tldr-debias/TLDR.log, …).
+ * @param {{ userDataDir: string }} host
+ * @returns {{ path: string, text: string }[]}
+ */
+export function vscodeLogs(host) {
+  const root = join(host.userDataDir, 'logs');
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath ?? e.path, e.name))
+    .map((path) => ({ path: path.slice(root.length + 1), text: readFileSync(path, 'utf8') }));
+}
+
+/** The log file of the "TLDR" LogOutputChannel so far ('' before the extension activated). */
+export function tldrLog(host) {
+  return vscodeLogs(host).filter((f) => /tldr-debias\.tldr-debias[\\/]TLDR\.log$/.test(f.path)).map((f) => f.text).join('');
+}
+
 /** Polls `pred` until it is truthy. */
 export async function waitFor(pred, timeoutMs, intervalMs = 100) {
   const end = Date.now() + timeoutMs;
@@ -382,6 +402,14 @@ export async function openActivity(page, title) {
 export function treeRows(page, text) {
   const rows = page.locator('.part.sidebar .monaco-list-row');
   return text === undefined ? rows : rows.filter({ hasText: text });
+}
+
+/**
+ * Waits until no progress bar runs in the side bar (e.g. a tree view loading its children).
+ * @param {import('playwright-core').Page} page
+ */
+export async function sidebarIdle(page) {
+  await page.locator('.part.sidebar .monaco-progress-container.active').first().waitFor({ state: 'detached' });
 }
 
 /**
