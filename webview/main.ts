@@ -401,7 +401,7 @@ function setupField(f: SetupFieldView): HTMLElement[] {
   const input = h('input', {
     class: 'text-input',
     testid: 'setup-path',
-    attrs: { 'data-field': f.id, placeholder: f.optional ? '(optional)' : '(required)', 'aria-label': f.label },
+    attrs: { 'data-field': f.id, placeholder: f.id === 'val' || f.id === 'test' ? 'image list with group labels' : f.id === 'captions' ? 'image-caption pairs for the modality gap' : 'required', 'aria-label': f.label },
     props: { value: f.value },
     on: {
       change: () => {

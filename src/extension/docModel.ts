@@ -28,9 +28,9 @@ const SETUP_FIELDS: { id: SetupFieldId; label: string; kind: 'file' | 'folder'; 
   { id: 'clip', label: 'CLIP model folder', kind: 'folder', optional: false },
   { id: 'classifier', label: 'Classifier (ONNX)', kind: 'file', optional: false },
   { id: 'train', label: 'Training images', kind: 'file', optional: false },
-  { id: 'val', label: 'Validation images (group labels)', kind: 'file', optional: true },
-  { id: 'test', label: 'Test images (group labels)', kind: 'file', optional: true },
-  { id: 'captions', label: 'Caption pairs (modality gap)', kind: 'file', optional: true },
+  { id: 'val', label: 'Validation images', kind: 'file', optional: true },
+  { id: 'test', label: 'Test images', kind: 'file', optional: true },
+  { id: 'captions', label: 'Caption pairs', kind: 'file', optional: true },
 ];
 
 /** Where a setup field lives in the file; data sources keep their `embeddings` form if they use it. */
