@@ -173,9 +173,8 @@ export function choleskySolve(L: Float64Array, n: number, B: Float64Array, r: nu
   return B;
 }
 
-/** A^{-1} from its Cholesky factor: L^{-T} L^{-1}, with the triangular inverse then one fast product. */
-export function choleskyInverse(L: Float64Array, n: number): Float64Array {
-  // Mt = (L^{-1})^T, built row by row (row j of Mt = column j of L^{-1}) so every inner loop is contiguous
+/** (L^{-1})^T for a lower-triangular L, built row by row (row j = column j of L^{-1}) so every inner loop is contiguous. */
+export function lowerInverseTransposed(L: Float64Array, n: number): Float64Array {
   const Mt = new Float64Array(n * n);
   for (let j = 0; j < n; j++) {
     const rj = j * n;
@@ -187,6 +186,12 @@ export function choleskyInverse(L: Float64Array, n: number): Float64Array {
       Mt[rj + i] = s / L[ri + i];
     }
   }
+  return Mt;
+}
+
+/** A^{-1} from its Cholesky factor: L^{-T} L^{-1}, with the triangular inverse then one fast product. */
+export function choleskyInverse(L: Float64Array, n: number): Float64Array {
+  const Mt = lowerInverseTransposed(L, n);
   // A^{-1} = M^T M with M = L^{-1}: A^{-1}[i, j] = dot(Mt[i], Mt[j])
   const out = new Float64Array(n * n);
   gemmABt(Mt, Mt, out, n, n, n, false, true);

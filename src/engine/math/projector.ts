@@ -5,7 +5,13 @@
 //   b = mean_i (Y_i - X_i W)
 // All in Float64 (the reference inverts in float64 numpy).
 
-import { cholesky, choleskyInverse, choleskySolve, gemmABt, gramTN, matMul, matTN, transpose } from './matrix';
+// fitProjectorAsync computes the same thing with the three large Float64 products (X^T X, X^T Y,
+// A^{-1} X^T Y) in onnxruntime (ortLinalg.ts) once the problem is big enough to pay for it.
+// The moments (X^T X, X^T Y, column means) do not depend on lambda: compute them once with
+// projectorMoments[Async] and solve per lambda with projectorFromMoments[Async].
+
+import { cholesky, choleskyInverse, choleskySolve, gemmABt, gramTN, lowerInverseTransposed, matMul, matTN, transpose } from './matrix';
+import { ORT_MIN_MADDS, ortGram, ortInverseTimes } from './ortLinalg';
 
 export interface Projector {
   /** d x D, row-major */
@@ -14,20 +20,61 @@ export interface Projector {
   b: Float64Array;
 }
 
-export function fitProjector(
-  X: Float64Array, Y: Float64Array, n: number, d: number, D: number,
-  G: Float64Array | null, k: number, lambda: number,
-): Projector {
+/** Everything the fit needs from the N training rows. */
+export interface ProjectorMoments {
+  n: number;
+  d: number;
+  D: number;
+  /** d x d */
+  XtX: Float64Array;
+  /** d x D */
+  XtY: Float64Array;
+  /** column means of X (d) and Y (D) */
+  meanX: Float64Array;
+  meanY: Float64Array;
+}
+
+function checkRows(X: Float64Array, Y: Float64Array, n: number, d: number, D: number): void {
   if (!(n > 0)) throw new Error('fitProjector: no training rows.');
   if (X.length < n * d || Y.length < n * D) throw new Error(`fitProjector: X or Y is smaller than ${n} rows.`);
+}
+
+function means(X: Float64Array, Y: Float64Array, n: number, d: number, D: number): { meanX: Float64Array; meanY: Float64Array } {
+  const meanX = new Float64Array(d);
+  const meanY = new Float64Array(D);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < d; j++) meanX[j] += X[i * d + j];
+    for (let j = 0; j < D; j++) meanY[j] += Y[i * D + j];
+  }
+  for (let j = 0; j < d; j++) meanX[j] /= n;
+  for (let j = 0; j < D; j++) meanY[j] /= n;
+  return { meanX, meanY };
+}
+
+export function projectorMoments(X: Float64Array, Y: Float64Array, n: number, d: number, D: number): ProjectorMoments {
+  checkRows(X, Y, n, d, D);
+  return { n, d, D, XtX: gramTN(X, n, d), XtY: matTN(X, Y, n, d, D), ...means(X, Y, n, d, D) };
+}
+
+/** As projectorMoments; the products run in onnxruntime (all cores, vectorised) when large. */
+export async function projectorMomentsAsync(X: Float64Array, Y: Float64Array, n: number, d: number, D: number): Promise<ProjectorMoments> {
+  checkRows(X, Y, n, d, D);
+  if (n * d * (d + D) < ORT_MIN_MADDS) return projectorMoments(X, Y, n, d, D);
+  const { XtX, XtY } = await ortGram(X, Y, n, d, D);
+  return { n, d, D, XtX, XtY, ...means(X, Y, n, d, D) };
+}
+
+function choleskyOfA(m: ProjectorMoments, lambda: number): Float64Array {
   if (!(lambda >= 0)) throw new Error(`fitProjector: lambda must be >= 0, got ${lambda}.`);
-  const A = gramTN(X, n, d);
+  const { d } = m;
+  const A = new Float64Array(m.XtX);
   for (let i = 0; i < d; i++) A[i * d + i] += lambda;
-  const XtY = matTN(X, Y, n, d, D);
-  // A^{-1} explicitly (as the reference does): it is needed twice (beta and A^{-1} G^T), and
-  // multiplying by it uses the fast product, unlike d x D triangular solves.
-  const Ainv = choleskyInverse(cholesky(A, d), d);
-  const beta = matMul(Ainv, XtY, d, d, D);
+  return cholesky(A, d);
+}
+
+/** W = beta - A^{-1} G^T (G A^{-1} G^T)^{-1} G beta, and b = mean(Y) - mean(X) W. */
+function constrain(m: ProjectorMoments, Ainv: Float64Array, beta: Float64Array, G: Float64Array | null, k: number): Projector {
+  const { d, D } = m;
   let W = beta;
   if (G && k > 0) {
     if (G.length < k * d) throw new Error(`fitProjector: G is smaller than ${k} x ${d}.`);
@@ -54,21 +101,49 @@ export function fitProjector(
     for (let i = 0; i < W.length; i++) W[i] -= correction[i];
   }
   // mean_i (Y_i - X_i W) = mean(Y) - mean(X) W: the same value without an N x D product
-  const meanX = new Float64Array(d);
-  const meanY = new Float64Array(D);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < d; j++) meanX[j] += X[i * d + j];
-    for (let j = 0; j < D; j++) meanY[j] += Y[i * D + j];
-  }
-  const b = new Float64Array(D);
-  for (let j = 0; j < D; j++) b[j] = meanY[j] / n;
+  const b = new Float64Array(m.meanY);
   for (let p = 0; p < d; p++) {
-    const mx = meanX[p] / n;
+    const mx = m.meanX[p];
     if (mx === 0) continue;
     const row = p * D;
     for (let j = 0; j < D; j++) b[j] -= mx * W[row + j];
   }
   return { W, b };
+}
+
+export function projectorFromMoments(m: ProjectorMoments, G: Float64Array | null, k: number, lambda: number): Projector {
+  // A^{-1} explicitly (as the reference does): it is needed twice (beta and A^{-1} G^T), and
+  // multiplying by it uses the fast product, unlike d x D triangular solves.
+  const Ainv = choleskyInverse(choleskyOfA(m, lambda), m.d);
+  return constrain(m, Ainv, matMul(Ainv, m.XtY, m.d, m.d, m.D), G, k);
+}
+
+export async function projectorFromMomentsAsync(m: ProjectorMoments, G: Float64Array | null, k: number, lambda: number): Promise<Projector> {
+  const { d, D } = m;
+  if (d * d * D < ORT_MIN_MADDS) return projectorFromMoments(m, G, k, lambda);
+  // A^{-1} = L^{-T} L^{-1} = Mt Mt^T, and beta = A^{-1} X^T Y, both in onnxruntime
+  const Mt = lowerInverseTransposed(choleskyOfA(m, lambda), d);
+  const { S: Ainv, P: beta } = await ortInverseTimes(Mt, m.XtY, d, D);
+  return constrain(m, Ainv, beta, G, k);
+}
+
+export function fitProjector(
+  X: Float64Array, Y: Float64Array, n: number, d: number, D: number,
+  G: Float64Array | null, k: number, lambda: number,
+): Projector {
+  checkRows(X, Y, n, d, D);
+  if (!(lambda >= 0)) throw new Error(`fitProjector: lambda must be >= 0, got ${lambda}.`);
+  return projectorFromMoments(projectorMoments(X, Y, n, d, D), G, k, lambda);
+}
+
+/** fitProjector with the large products in onnxruntime: the same result to ~1e-12 relative, several times faster at N = 5000, d = 512, D = 2048. */
+export async function fitProjectorAsync(
+  X: Float64Array, Y: Float64Array, n: number, d: number, D: number,
+  G: Float64Array | null, k: number, lambda: number,
+): Promise<Projector> {
+  checkRows(X, Y, n, d, D);
+  if (!(lambda >= 0)) throw new Error(`fitProjector: lambda must be >= 0, got ${lambda}.`);
+  return projectorFromMomentsAsync(await projectorMomentsAsync(X, Y, n, d, D), G, k, lambda);
 }
 
 /** P(E) = E W + b (optionally ReLU, as the reference for ResNet-50) for E m x d: m x D in Float32. */
