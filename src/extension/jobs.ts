@@ -49,6 +49,8 @@ export class Jobs implements vscode.Disposable {
   private readonly records = new Map<string, RunRecord[]>();
   private readonly results = new Map<string, ResultView | null>();
   private active: ActiveJob | undefined;
+  private readonly idleWaiters: (() => void)[] = [];
+  private queued = 0;
   private readonly status: vscode.StatusBarItem;
   private jobNotifyTimer: NodeJS.Timeout | undefined;
 
@@ -164,9 +166,20 @@ export class Jobs implements vscode.Disposable {
   }
 
   private async runJob<T>(kind: JobKind, file: string | undefined, label: string, work: (jobId: string, onEvent: (e: EngineEvent) => void) => Promise<T>): Promise<{ ok: true; value: T } | { ok: false }> {
-    if (this.active) {
-      void vscode.window.showWarningMessage(`TLDR is busy: ${this.active.label}. Wait for it or run "TLDR: Cancel Run".`);
+    if (this.active && this.active.kind === kind && this.active.file === file) {
+      void vscode.window.showInformationMessage(`TLDR: ${this.active.label} is already in progress.`);
       return { ok: false };
+    }
+    // one job at a time in the worker: a second one (e.g. a run right after Open Demo's scoring) waits its turn
+    if (this.active || this.queued > 0) {
+      this.log.info(`[${kind}] ${label}: queued after "${this.active?.label ?? 'the queued jobs'}"`);
+      this.queued++;
+      try {
+        do await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+        while (this.active);
+      } finally {
+        this.queued--;
+      }
     }
     const jobId = randomUUID();
     const job: ActiveJob = { jobId, kind, file, label, cancelling: false };
@@ -201,6 +214,8 @@ export class Jobs implements vscode.Disposable {
     } finally {
       this.active = undefined;
       this.notifyJob(true);
+      // wake one waiter; it re-checks `active` before starting
+      this.idleWaiters.shift()?.();
     }
   }
 
