@@ -29,13 +29,21 @@ export function clipFiles(clip: Experiment['models']['clip'], resolve: (p: strin
   };
 }
 
+export interface EncodeTextsOptions {
+  batchSize?: number;
+  signal?: AbortSignal;
+  onBatch?: (done: number) => void;
+  /** pad every batch to this many tokens instead of its longest prompt (benchmarks and tests compare the two) */
+  padTo?: number;
+}
+
 export interface ClipModel {
   files: ClipFiles;
   tokenizer: ClipTokenizer;
   preprocessing: ImagePreprocessing;
   dim: number;
   /** row-major [texts.length, dim] */
-  encodeTexts(texts: string[], opts?: { batchSize?: number; signal?: AbortSignal; onBatch?: (done: number) => void }): Promise<Float32Array>;
+  encodeTexts(texts: string[], opts?: EncodeTextsOptions): Promise<Float32Array>;
   /** pixel_values [n, 3, H, W] -> [n, dim] */
   encodePixels(pixels: Float32Array, n: number): Promise<Float32Array>;
   release(): Promise<void>;
@@ -71,9 +79,9 @@ export async function loadClip(clip: Experiment['models']['clip'], resolve: (p: 
   const pixName = pick(vision.inputNames, names.pixelValues, ['pixel_values'], 'pixel input', files.visionModel);
   const imageOut = pick(vision.outputNames, names.imageEmbeds, ['image_embeds', 'image_features', 'pooler_output'], 'image embedding output', files.visionModel);
 
-  const runText = async (batch: number[][]): Promise<{ data: Float32Array; dim: number }> => {
+  const runText = async (batch: number[][], padTo = 0): Promise<{ data: Float32Array; dim: number }> => {
     // Trim to the longest prompt of the batch: end-token pooling makes padding irrelevant.
-    const len = Math.max(...batch.map((ids) => ids.length));
+    const len = Math.max(padTo, ...batch.map((ids) => ids.length));
     const ids = new BigInt64Array(batch.length * len).fill(BigInt(tokenizer.padId));
     const mask = new BigInt64Array(batch.length * len);
     batch.forEach((row, i) => row.forEach((id, j) => {
@@ -111,7 +119,7 @@ export async function loadClip(clip: Experiment['models']['clip'], resolve: (p: 
       for (let start = 0; start < order.length; start += batchSize) {
         throwIfAborted(o.signal);
         const idx = order.slice(start, start + batchSize);
-        const { data } = await runText(idx.map((i) => encoded[i]));
+        const { data } = await runText(idx.map((i) => encoded[i]), o.padTo);
         idx.forEach((i, r) => out.set(data.subarray(r * textDim, (r + 1) * textDim), i * textDim));
         o.onBatch?.(Math.min(start + batchSize, order.length));
       }
