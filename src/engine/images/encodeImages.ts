@@ -41,8 +41,18 @@ export async function encodeImages(
   let encoded = 0;
   let cached = 0;
 
-  const prepare = async (start: number): Promise<PreparedBatch> => {
-    const end = Math.min(start + opts.batchSize, total);
+  // Batch boundaries: the first batch is a quarter of the others, so inference starts after a few
+  // decodes instead of a full batch (nothing overlaps the first batch's preparation).
+  const ends: number[] = [];
+  const first = Math.max(1, Math.ceil(opts.batchSize / 4));
+  for (let e = Math.min(first, total); e <= total; e = Math.min(e + opts.batchSize, total)) {
+    ends.push(e);
+    if (e === total) break;
+  }
+
+  const prepare = async (b: number): Promise<PreparedBatch> => {
+    const start = b === 0 ? 0 : ends[b - 1];
+    const end = ends[b];
     const files = await Promise.all(
       paths.slice(start, end).map((p) =>
         fs.promises.readFile(p).catch((err: NodeJS.ErrnoException) => {
@@ -76,11 +86,11 @@ export async function encodeImages(
   };
 
   let next: Promise<PreparedBatch> | undefined = total > 0 ? prepare(0) : undefined;
-  while (next) {
+  for (let b = 0; next; b++) {
     throwIfAborted(opts.signal);
     const batch = await next;
-    const after = batch.start + opts.batchSize;
-    next = after < total ? prepare(after) : undefined;
+    const after = ends[b];
+    next = b + 1 < ends.length ? prepare(b + 1) : undefined;
     next?.catch(() => undefined); // surfaced when awaited; avoid an unhandled rejection if we stop first
     for (let e = 0; e < encoders.length; e++) {
       const { rows, pixels } = batch.misses[e];

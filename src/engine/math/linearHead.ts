@@ -90,6 +90,7 @@ export function crossEntropyGrad(
   head: LinearHead, x: ArrayLike<number>, y: Int32Array, n: number, dim: number, classes: number,
   gW: Float64Array, gb: Float64Array, z: Float64Array,
 ): number {
+  if (classes === 2) return crossEntropyGrad2(head, x, y, n, dim, gW, gb);
   const { weight, bias } = head;
   gW.fill(0);
   gb.fill(0);
@@ -118,6 +119,46 @@ export function crossEntropyGrad(
       if (g === 0) continue;
       const wc = c * dim;
       for (let j = 0; j < dim; j++) gW[wc + j] += g * x[xi + j];
+    }
+  }
+  return loss * inv;
+}
+
+/**
+ * crossEntropyGrad for two classes (the usual TLDR task), with the same arithmetic in the same
+ * order, but each row of x is read once for both logits and once for both gradient rows
+ * instead of once per class: about twice as fast on D = 2048.
+ */
+function crossEntropyGrad2(
+  head: LinearHead, x: ArrayLike<number>, y: Int32Array, n: number, dim: number,
+  gW: Float64Array, gb: Float64Array,
+): number {
+  const { weight: w, bias } = head;
+  gW.fill(0);
+  gb.fill(0);
+  let loss = 0;
+  const inv = 1 / n;
+  for (let i = 0; i < n; i++) {
+    const xi = i * dim;
+    const label = y[i];
+    if (!(label === 0 || label === 1)) throw new Error(`Label ${label} at row ${i} is outside 0..1.`);
+    let s0 = bias[0], s1 = bias[1];
+    for (let j = 0; j < dim; j++) {
+      const v = x[xi + j];
+      s0 += w[j] * v;
+      s1 += w[dim + j] * v;
+    }
+    const max = s0 > s1 ? s0 : s1;
+    const lse = max + Math.log(Math.exp(s0 - max) + Math.exp(s1 - max));
+    loss += lse - (label === 0 ? s0 : s1);
+    const g0 = (Math.exp(s0 - lse) - (label === 0 ? 1 : 0)) * inv;
+    const g1 = (Math.exp(s1 - lse) - (label === 1 ? 1 : 0)) * inv;
+    gb[0] += g0;
+    gb[1] += g1;
+    for (let j = 0; j < dim; j++) {
+      const v = x[xi + j];
+      gW[j] += g0 * v;
+      gW[dim + j] += g1 * v;
     }
   }
   return loss * inv;
