@@ -12,8 +12,25 @@ export function hexToRgb(hex: string): Rgb {
 }
 
 const clamp01 = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
-const mix = (a: Rgb, b: Rgb, t: number): Rgb => [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t];
-const shade = (c: Rgb, f: number): Rgb => [c[0] * f, c[1] * f, c[2] * f];
+// Per-pixel colour math returns slots of a small ring instead of fresh arrays: drawing ~5000
+// images allocates no garbage. A result is only read before RING more results are made.
+const RING = 16;
+const ring: Rgb[] = Array.from({ length: RING }, () => [0, 0, 0] as Rgb);
+let slot = 0;
+function mix(a: Rgb, b: Rgb, t: number): Rgb {
+  const o = ring[(slot = (slot + 1) % RING)];
+  o[0] = a[0] + (b[0] - a[0]) * t;
+  o[1] = a[1] + (b[1] - a[1]) * t;
+  o[2] = a[2] + (b[2] - a[2]) * t;
+  return o;
+}
+function shade(c: Rgb, f: number): Rgb {
+  const o = ring[(slot = (slot + 1) % RING)];
+  o[0] = c[0] * f;
+  o[1] = c[1] * f;
+  o[2] = c[2] * f;
+  return o;
+}
 
 function jitter(c: Rgb, rng: Rng, amount: number): Rgb {
   return [clamp01(c[0] + rng.normal() * amount), clamp01(c[1] + rng.normal() * amount), clamp01(c[2] + rng.normal() * amount)];
