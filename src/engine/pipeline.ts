@@ -5,13 +5,13 @@ import * as path from 'node:path';
 import type { RunSummary, SplitMetrics, WordScore, HeadMetrics } from '../protocol/events';
 import type { EngineOptions } from './api';
 import { loadExperiment, type LoadedExperiment } from './experiment/load';
-import { InputError, isAbortError } from './errors';
+import { InputError, isAbortError, throwIfAborted } from './errors';
 import { createStepContext, type StepContext } from './steps/context';
 import { loadClassifier, loadClipModels, type LoadedClassifier, type LoadedClip } from './steps/models';
 import { encodeData, type EncodedData, type SplitData } from './steps/encodeData';
 import { computeGap, l2normalizeRows, type Gap } from './steps/gap';
 import { resolveRetrainConfig, trainTextHead } from './steps/retrain';
-import { fitProjector, project, type Projector } from './math/projector';
+import { project, projectorFromMomentsAsync, projectorMomentsAsync, type Projector } from './math/projector';
 import { logits, predict, fitLogisticRegression, type LinearHead } from './math/linearHead';
 import { groupCounts, headMetrics } from './math/metrics';
 import { createRng, deriveSeed, shuffle } from './math/rng';
@@ -72,12 +72,16 @@ async function prepare(ctx: StepContext, lambdas: number[]): Promise<Prepared> {
       const X = Float64Array.from(normalize ? l2normalizeRows(train.clip!, d) : train.clip!);
       const Y = Float64Array.from(train.features);
       ctx.log('info', `fitting P: ${d} -> ${D} on ${train.n} training images, ReLU ${relu ? 'on' : 'off'}${exp.settings.relu === 'auto' ? ' (auto: features are ' + (relu ? 'non-negative' : 'signed') + ')' : ''}`, 'projector');
-      return lambdas.map((lambda, i) => {
+      // X^T X and X^T Y do not depend on lambda: computed once for every candidate
+      const moments = await projectorMomentsAsync(X, Y, train.n, d, D);
+      const out: { lambda: number; P: Projector }[] = [];
+      for (const [i, lambda] of lambdas.entries()) {
+        throwIfAborted(ctx.signal);
         ctx.progress('projector', i, lambdas.length, `lambda ${lambda}`);
-        const P = fitProjector(X, Y, train.n, d, D, gap.g, 1, lambda);
-        ctx.progress('projector', i + 1, lambdas.length);
-        return { lambda, P };
-      });
+        out.push({ lambda, P: await projectorFromMomentsAsync(moments, gap.g, 1, lambda) });
+      }
+      ctx.progress('projector', lambdas.length, lambdas.length);
+      return out;
     },
     (ps) => `lambda ${ps.map((p) => p.lambda).join(', ')}`,
   );

@@ -31,7 +31,7 @@ export interface Batch {
 export interface TextSet {
   groups: { label: number; spurious: number; pairs: number }[];
   /** examples drawn per epoch, balanced over groups */
-  sampleEpoch(epoch: number, opts: { mode: 'balanced-with-replacement' | 'downsample'; examples: number; batchSize: number; augment: boolean; seed: number }): Batch[];
+  sampleEpoch(epoch: number, opts: { mode: 'balanced-with-replacement' | 'downsample'; examples: number; batchSize: number; augment: boolean; seed: number }): Iterable<Batch>;
 }
 
 export function buildTextSet(inp: TextSetInputs): TextSet {
@@ -79,6 +79,22 @@ export function buildTextSet(inp: TextSetInputs): TextSet {
     }
   };
 
+  // Batches are materialised one at a time as the trainer asks: an epoch of 100k examples
+  // at D = 2048 would otherwise hold 800 MB.
+  function* batchesOf(draws: { c: number; t: number; s: number }[], templates: Int32Array, batchSize: number): Generator<Batch> {
+    for (let start = 0; start < draws.length; start += batchSize) {
+      const n = Math.min(batchSize, draws.length - start);
+      const x = new Float32Array(n * D);
+      const y = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        const dr = draws[start + i];
+        example(x, i * D, dr.t, dr.s, templates[start + i]);
+        y[i] = dr.c;
+      }
+      yield { x, y, n };
+    }
+  }
+
   return {
     groups,
     sampleEpoch(epoch, o) {
@@ -103,18 +119,9 @@ export function buildTextSet(inp: TextSetInputs): TextSet {
         }
       }
       shuffle(draws, rng);
-      const batches: Batch[] = [];
-      for (let start = 0; start < draws.length; start += o.batchSize) {
-        const part = draws.slice(start, start + o.batchSize);
-        const x = new Float32Array(part.length * D);
-        const y = new Int32Array(part.length);
-        part.forEach((dr, i) => {
-          example(x, i * D, dr.t, dr.s, o.augment ? rng.int(T) : 0);
-          y[i] = dr.c;
-        });
-        batches.push({ x, y, n: part.length });
-      }
-      return batches;
+      // Templates are drawn now, so the epoch is fixed by the seed whatever the consumer does.
+      const templates = Int32Array.from(draws, () => (o.augment ? rng.int(T) : 0));
+      return batchesOf(draws, templates, o.batchSize);
     },
   };
 }

@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildTextSet } from '../../../src/engine/text/textSet';
+import { buildTextSet, type TextSet } from '../../../src/engine/text/textSet';
 import { project } from '../../../src/engine/math/projector';
 import { createRng } from '../../../src/engine/math/rng';
 import { OPENAI_IMAGENET_TEMPLATES } from '../../../src/engine/text/templates';
+
+const epochOf = (set: TextSet, epoch: number, o: Parameters<TextSet['sampleEpoch']>[1]) => [...set.sampleEpoch(epoch, o)];
 
 function fixture(normalize: boolean) {
   const rng = createRng(3);
@@ -30,7 +32,7 @@ test('groups are the product of class and spurious value, sized |T_c| x |S_s|', 
 for (const normalize of [false, true]) {
   test(`every example equals P(mean of its two words under one template) (normalize ${normalize})`, () => {
     const { set, embeddings, W, b, d, D, T } = fixture(normalize);
-    const [batch] = set.sampleEpoch(0, { mode: 'downsample', examples: 0, batchSize: 100, augment: true, seed: 1 });
+    const [batch] = epochOf(set, 0, { mode: 'downsample', examples: 0, batchSize: 100, augment: true, seed: 1 });
     // every example must match one (target, spurious, shared template) combination exactly
     const unit = (v: Float32Array) => { const n = Math.hypot(...v); return v.map((x) => x / n); };
     const candidates: { y: number; p: Float32Array }[] = [];
@@ -54,9 +56,9 @@ for (const normalize of [false, true]) {
 test('downsampling gives every group the smallest group size; balanced sampling gives equal shares', () => {
   const { set } = fixture(false);
   const count = (batches: { y: Int32Array; n: number }[]) => batches.reduce((s, b) => s + b.n, 0);
-  const down = set.sampleEpoch(0, { mode: 'downsample', examples: 0, batchSize: 3, augment: false, seed: 1 });
+  const down = epochOf(set, 0, { mode: 'downsample', examples: 0, batchSize: 3, augment: false, seed: 1 });
   assert.equal(count(down), 4); // 4 groups x min size 1
-  const bal = set.sampleEpoch(0, { mode: 'balanced-with-replacement', examples: 400, batchSize: 64, augment: true, seed: 1 });
+  const bal = epochOf(set, 0, { mode: 'balanced-with-replacement', examples: 400, batchSize: 64, augment: true, seed: 1 });
   assert.equal(count(bal), 400);
   const perClass = [0, 0];
   for (const b of bal) b.y.forEach((y) => perClass[y]++);
@@ -66,6 +68,6 @@ test('downsampling gives every group the smallest group size; balanced sampling 
 test('sampling is seeded: same seed and epoch, same batches; another epoch differs', () => {
   const { set } = fixture(false);
   const o = { mode: 'balanced-with-replacement' as const, examples: 64, batchSize: 16, augment: true, seed: 9 };
-  assert.deepEqual(set.sampleEpoch(2, o), set.sampleEpoch(2, o));
-  assert.notDeepEqual(set.sampleEpoch(2, o)[0].x, set.sampleEpoch(3, o)[0].x);
+  assert.deepEqual(epochOf(set, 2, o), epochOf(set, 2, o));
+  assert.notDeepEqual(epochOf(set, 2, o)[0].x, epochOf(set, 3, o)[0].x);
 });
