@@ -13,7 +13,7 @@ async function main() {
   const [dir, refPath] = process.argv.slice(2);
   const ref = JSON.parse(fs.readFileSync(refPath, 'utf8'));
   const tokJson = JSON.parse(fs.readFileSync(path.join(dir, 'clip', 'tokenizer.json'), 'utf8'));
-  const tokenizer = new Tokenizer(tokJson, {});
+  const tokenizer = new Tokenizer(tokJson, JSON.parse(fs.readFileSync(path.join(dir, 'clip', 'tokenizer_config.json'), 'utf8')));
   const problems = [];
   const encoded = ref.texts.map((t) => tokenizer.encode(t).ids);
   encoded.forEach((ids, i) => {
@@ -40,7 +40,7 @@ async function main() {
     return Array.from(out.text_embeds.data);
   };
   const t0 = await runText(0);
-  const t7 = await runText(7);
+  const t7 = await runText(77 - Math.max(...encoded.map((e) => e.length))); // padded to CLIP's 77
   const textDiff = maxDiff(t0, flat(ref.text_embeds));
   const padDiff = maxDiff(t0, t7);
 

@@ -57,7 +57,8 @@ OPENAI_IMAGENET_TEMPLATES = [
 assert len(OPENAI_IMAGENET_TEMPLATES) == 80
 
 PAD, UNK, SOT, EOT = '[PAD]', '[UNK]', '<|startoftext|>', '<|endoftext|>'
-MAX_LEN = 32  # position embeddings; prompts here are < 20 tokens
+MAX_LEN = 32  # trained positions; prompts here are < 20 tokens
+CONTEXT = 77  # exported positions: CLIP's context, so callers may pad to 77 (extra rows are zero, always masked)
 WIDTHS = (24, 48, 64, 96)  # conv widths of both image networks: small enough to train on 2 shared cores
 
 
@@ -589,6 +590,8 @@ def main():
     log('numpy TLDR (selected on val)', tldr['val']['worst'], 'test', tldr['test']['worst'])
 
     # 7. export
+    with torch.no_grad():
+        txt_enc.pos = nn.Parameter(torch.cat([txt_enc.pos, torch.zeros(CONTEXT - MAX_LEN, txt_enc.pos.shape[1])]))
     out = args.out
     os.makedirs(os.path.join(out, 'clip', 'onnx'), exist_ok=True)
     ids, mask = tok.batch(['a photo of a landbird.', 'a bad photo of the ocean in a video game.'])
@@ -605,6 +608,9 @@ def main():
         onnx.checker.check_model(onnx.load(os.path.join(out, f)))
     gemm_last = onnx.load(os.path.join(out, 'classifier.onnx')).graph.node[-1].op_type
     json.dump(tok.hf_json(), open(os.path.join(out, 'clip', 'tokenizer.json'), 'w'), indent=1)
+    json.dump({'model_max_length': CONTEXT, 'pad_token': PAD, 'unk_token': UNK, 'bos_token': SOT, 'eos_token': EOT,
+               'do_lower_case': True, 'tokenizer_class': 'PreTrainedTokenizerFast'},
+              open(os.path.join(out, 'clip', 'tokenizer_config.json'), 'w'), indent=2)
     json.dump({
         'crop_size': {'height': 64, 'width': 64}, 'do_center_crop': True, 'do_convert_rgb': True, 'do_normalize': True,
         'do_rescale': True, 'do_resize': True, 'feature_extractor_type': 'CLIPFeatureExtractor',
@@ -614,7 +620,7 @@ def main():
     json.dump({
         'architectures': ['TinyCLIPModel'], 'model_type': 'tiny-clip', 'projection_dim': args.dim,
         'text_config': {'vocab_size': V, 'hidden_size': 64, 'num_hidden_layers': 2, 'num_attention_heads': 4,
-                        'max_position_embeddings': MAX_LEN, 'pad_token_id': tok.pad, 'bos_token_id': tok.sot, 'eos_token_id': tok.eot,
+                        'max_position_embeddings': CONTEXT, 'pad_token_id': tok.pad, 'bos_token_id': tok.sot, 'eos_token_id': tok.eot,
                         'pooling': 'mean over attention_mask'},
         'vision_config': {'image_size': 64, 'num_channels': 3, 'widths': list(WIDTHS)},
         'logit_scale': float(logit_scale.exp().item()),
@@ -641,7 +647,7 @@ def main():
     log('node check', check)
 
     sizes = {f: os.path.getsize(os.path.join(out, f)) for f in
-             ('clip/onnx/text_model.onnx', 'clip/onnx/vision_model.onnx', 'clip/tokenizer.json', 'clip/preprocessor_config.json', 'clip/config.json', 'classifier.onnx')}
+             ('clip/onnx/text_model.onnx', 'clip/onnx/vision_model.onnx', 'clip/tokenizer.json', 'clip/tokenizer_config.json', 'clip/preprocessor_config.json', 'clip/config.json', 'classifier.onnx')}
     pct = lambda v: round(100 * v, 1)
     provenance = {
         'world': world,
