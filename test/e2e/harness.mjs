@@ -311,6 +311,21 @@ export function tldrLog(host) {
   return vscodeLogs(host).filter((f) => /tldr-debias\.tldr-debias[\\/]TLDR\.log$/.test(f.path)).map((f) => f.text).join('');
 }
 
+/**
+ * pids of the extension's worker processes (dist/worker.js) in this host.
+ * @param {{ extensionsDir: string }} host
+ */
+export function workerPids(host) {
+  const pids = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmd.includes(host.extensionsDir) && /dist[\\/]worker\.js/.test(cmd)) pids.push(Number(pid));
+    } catch { /* gone */ }
+  }
+  return pids;
+}
+
 /** Polls `pred` until it is truthy. */
 export async function waitFor(pred, timeoutMs, intervalMs = 100) {
   const end = Date.now() + timeoutMs;
@@ -330,6 +345,7 @@ export async function waitFor(pred, timeoutMs, intervalMs = 100) {
  * @param {import('playwright-core').Page} page
  * @param {string} title
  * @param {{ timeoutMs?: number }} [opts]
+ * @returns {Promise<number>} Date.now() when Enter was pressed (to time what the command does)
  */
 export async function runCommand(page, title, opts = {}) {
   const input = page.locator('.quick-input-widget input');
@@ -347,8 +363,10 @@ export async function runCommand(page, title, opts = {}) {
     await input.waitFor({ state: 'hidden' });
     await sleep(500);
   }
+  const entered = Date.now();
   await input.press('Enter');
   await input.waitFor({ state: 'hidden' });
+  return entered;
 }
 
 /**
@@ -422,4 +440,91 @@ export async function screenshot(page, name) {
   const path = join(artifactsDir, `${safeName(name)}.png`);
   await page.screenshot({ path });
   return path;
+}
+
+/**
+ * A notification toast (bottom right) containing `text`.
+ * @param {import('playwright-core').Page} page
+ * @param {string|RegExp} text
+ */
+export function notification(page, text) {
+  return page.locator('.notifications-toasts .notification-toast').filter({ hasText: text });
+}
+
+/**
+ * The editor tab whose label contains `label` (class `dirty` while it has unsaved changes).
+ * @param {import('playwright-core').Page} page
+ * @param {string} label
+ */
+export function editorTab(page, label) {
+  return page.locator('.part.editor .tabs-container .tab').filter({ hasText: label });
+}
+
+/**
+ * The tree row whose label is exactly `label` (its description: `.label-description`).
+ * @param {import('playwright-core').Page} page
+ * @param {string} label
+ */
+export function treeItem(page, label) {
+  return page.locator('.part.sidebar .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }) });
+}
+
+/**
+ * The description of a tree row ('' when it has none).
+ * @param {import('playwright-core').Locator} row
+ */
+export async function treeDescription(row) {
+  const d = row.locator('.label-description');
+  return (await d.count()) ? (await d.first().innerText()).replace(/\u00a0/g, ' ').trim() : '';
+}
+
+/**
+ * Opens the demo with "TLDR: Open Demo" and waits until its editor shows every word scored.
+ * @param {import('playwright-core').Page} page
+ * @param {{ timeoutMs?: number }} [opts]
+ * @returns {Promise<import('playwright-core').FrameLocator>} the editor's webview frame
+ */
+export async function openDemo(page, opts = {}) {
+  await runCommand(page, 'TLDR: Open Demo');
+  await editorTab(page, 'demo.tldr.json').waitFor({ state: 'visible', timeout: opts.timeoutMs ?? 180_000 });
+  const frame = webviewFrame(page);
+  await frame.locator('[data-testid=word-row]').first().waitFor({ state: 'visible', timeout: opts.timeoutMs ?? 180_000 });
+  await frame.locator('[data-testid=words-summary]').filter({ hasText: / 0 unscored$/ }).waitFor({ timeout: opts.timeoutMs ?? 180_000 });
+  return frame;
+}
+
+/**
+ * The JSON text of a small experiment (models and data need not exist: enough for the editor,
+ * Restricted Mode and Generate Words).
+ * @param {{ name?: string, targets?: Record<string, string[]>, spurious?: Record<string, string[]> }} [opts]
+ */
+export function experimentJson(opts = {}) {
+  const targets = opts.targets ?? { landbird: ['sparrow', 'finch'], waterbird: ['duck', 'gull'] };
+  const spurious = opts.spurious ?? { land: ['forest'], water: ['ocean'] };
+  const entries = (lists) => Object.fromEntries(Object.entries(lists).map(([k, ws]) => [k, ws.map((text) => ({ text, source: 'user' }))]));
+  const classes = Object.keys(targets);
+  const values = Object.keys(spurious);
+  return JSON.stringify({
+    version: 1,
+    name: opts.name ?? 'E2E birds',
+    task: {
+      classes,
+      spurious: { name: 'background', values },
+      targetAnchors: classes.map((c) => `a photo of a ${c}.`),
+      spuriousAnchors: values.map((v) => `a photo of a ${v}.`),
+      neutralPrompt: 'a photo of a {}.',
+    },
+    models: { clip: { dir: 'models/clip' }, classifier: { path: 'models/classifier.onnx' } },
+    data: { train: { manifest: 'data/train.csv' } },
+    words: { targets: entries(targets), spurious: entries(spurious) },
+  }, null, 2) + '\n';
+}
+
+/**
+ * Moves the mouse off the UI and closes hovers, so a screenshot shows no tooltip.
+ * @param {import('playwright-core').Page} page
+ */
+export async function calm(page) {
+  await page.mouse.move(640, 5);
+  await page.locator('.workbench-hover-container').waitFor({ state: 'hidden', timeout: 3_000 }).catch(() => {});
 }
