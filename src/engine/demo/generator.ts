@@ -1,5 +1,6 @@
-// Writes a demo world to disk: PNG images per split, a Waterbirds-style metadata.csv for the
-// metadata splits (train/val/test), captions.csv for the captions split, <name>.csv for pretrain.
+// Writes a demo world to disk: PNG images per split (png.ts), a Waterbirds-style metadata.csv
+// for the metadata splits (train/val/test), captions.csv for the captions split, <name>.csv for
+// pretrain.
 //
 // metadata.csv columns, exactly as Waterbirds: img_filename,y,split,place
 //   img_filename  path relative to the output folder, e.g. train/00012_duck_ocean.png
@@ -13,9 +14,9 @@
 // the same spec gives the same bytes whatever the concurrency. Existing images are not redrawn.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import sharp from 'sharp';
 import { createRng, deriveSeed, shuffle, type Rng } from '../math/rng';
 import { writeFileAtomic } from '../io/atomic';
+import { encodePngRgb } from './png';
 import { renderImage } from './render';
 import type { KindSpec, SceneSpec, SplitSpec, WorldSpec } from './spec';
 
@@ -110,12 +111,11 @@ export function planWorld(world: WorldSpec, splits?: string[]): WorldItem[] {
 }
 
 /** PNG bytes of one planned image. */
-export async function renderItem(world: WorldSpec, item: WorldItem): Promise<Buffer> {
+export function renderItem(world: WorldSpec, item: WorldItem): Buffer {
   const kind = world.kinds.find((k) => k.name === item.kind)!;
   const scene = world.scenes.find((s) => s.name === item.scene)!;
   const size = world.image.size;
-  const raw = renderImage(world, kind, scene, createRng(item.seed));
-  return sharp(raw, { raw: { width: size, height: size, channels: 3 } }).png({ compressionLevel: 6 }).toBuffer();
+  return encodePngRgb(renderImage(world, kind, scene, createRng(item.seed)), size, size);
 }
 
 const csvField = (v: string | number) => {
@@ -148,7 +148,7 @@ export async function generateWorld(world: WorldSpec, outDir: string, opts: Gene
       const target = path.join(outDir, ...item.file.split('/'));
       if (fs.existsSync(target)) skipped++;
       else {
-        await writeFileAtomic(target, await renderItem(world, item));
+        await writeFileAtomic(target, renderItem(world, item));
         written++;
       }
       opts.onProgress?.(++done, items.length);

@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { generateWorld, planWorld } from '../../../src/engine/demo/generator';
+import { encodePngRgb } from '../../../src/engine/demo/png';
 import { demoWordsSchema, parseWorldSpec, type WorldSpec } from '../../../src/engine/demo/spec';
 
 // compiled to out/test/unit/demo: the world files stay in the source tree
@@ -158,4 +159,13 @@ test('the schema rejects specs that cannot generate', () => {
     () => parseWorldSpec({ ...raw, splits: [{ name: 'train', role: 'metadata', code: 0, groups: [[1, 2, 3], [1, 2, 3]] }] }),
     /groups must be 2 x 2/,
   );
+});
+
+test('the PNG writer round-trips pixels through a standard decoder', async () => {
+  const [w, h] = [5, 3];
+  const rgb = Uint8Array.from({ length: w * h * 3 }, (_, i) => (i * 37) % 256);
+  const decoded = await sharp(encodePngRgb(rgb, w, h)).raw().toBuffer({ resolveWithObject: true });
+  assert.deepEqual([decoded.info.width, decoded.info.height, decoded.info.channels], [w, h, 3]);
+  assert.ok(decoded.data.equals(Buffer.from(rgb)));
+  assert.throws(() => encodePngRgb(rgb, w, h + 1), /expected/);
 });
