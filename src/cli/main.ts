@@ -53,7 +53,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-if (require.main === module) {
+/** The process entry: real stdio, Ctrl-C cancels the running command. */
+export function cliEntry(): void {
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   const io: CliIo = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s), env: process.env, signal: controller.signal };
@@ -61,3 +62,5 @@ if (require.main === module) {
     process.exitCode = code;
   });
 }
+
+if (require.main === module) cliEntry();

@@ -15,11 +15,14 @@ import birdsWords from './worlds/birds.words.json';
 export const DEMO_FILE = 'demo.tldr.json';
 const WORLD_SPLITS = ['train', 'val', 'test', 'captions'];
 
-/** The installed package's root (the repo, the npm package or the VSIX), found by its package.json. */
+/**
+ * The installed package's root (the repo, the npm package or the VSIX): the first folder up
+ * with our package.json and the media folder (tsc also copies package.json into out/).
+ */
 export function packageRoot(from = __dirname): string {
   for (let dir = from; ; dir = path.dirname(dir)) {
     const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg) && JSON.parse(fs.readFileSync(pkg, 'utf8')).name === 'tldr-debias') return dir;
+    if (fs.existsSync(pkg) && fs.existsSync(path.join(dir, 'media')) && JSON.parse(fs.readFileSync(pkg, 'utf8')).name === 'tldr-debias') return dir;
     if (path.dirname(dir) === dir) throw new Error(`cannot find the tldr-debias package root above ${from}`);
   }
 }
