@@ -18,7 +18,7 @@ export const DEFAULT_MAX_RETRIES = 2;
 export const SETTING_HINTS = {
   baseUrl: 'the setting tldr.llm.baseUrl in VS Code, or --base-url / OPENAI_BASE_URL for the CLI',
   model: 'the setting tldr.llm.model in VS Code, or --model / TLDR_LLM_MODEL for the CLI',
-  timeout: 'the setting tldr.llm.timeout in VS Code, or --timeout for the CLI',
+  timeout: 'the setting tldr.llm.timeoutSeconds in VS Code, or --timeout for the CLI',
   apiKey: '"TLDR: Set API Key" in VS Code, or the OPENAI_API_KEY environment variable for the CLI',
 } as const;
 
