@@ -163,3 +163,17 @@ test('usage errors exit 2 with the usage text', () => {
   assert.match(r.stderr, /Usage: tldr-debias run EXP/);
   assert.equal(run(['frobnicate']).code, 2);
 });
+
+test('precomputed embeddings (safetensors) stand in for the training images', () => {
+  const first = run(['run', exp, '--json']);
+  const r = first.events.at(-1) as Extract<EngineEvent, { type: 'result' }>;
+  const embeddings = path.join(r.summary.runDir, 'train-embeddings.safetensors');
+  const second = run(['run', variant('from-embeddings', (e) => { e.data.train = { embeddings }; }), '--json']);
+  assert.equal(second.code, 0, second.stderr);
+  const r2 = second.events.at(-1) as Extract<EngineEvent, { type: 'result' }>;
+  const counts = JSON.parse(fs.readFileSync(path.join(r2.summary.runDir, 'run.json'), 'utf8')).counts;
+  const firstCounts = JSON.parse(fs.readFileSync(path.join(r.summary.runDir, 'run.json'), 'utf8')).counts;
+  assert.equal(counts.images, firstCounts.images - firstCounts.train, 'no training image is read');
+  assert.equal(counts.train, firstCounts.train);
+  assert.ok(r2.summary.metrics.test!.tldr.worstGroup > 0);
+});
