@@ -4,6 +4,7 @@
 // the classifier sees P(x) = [ReLU](x W + b). P is linear before the ReLU, so each word's
 // embeddings are projected once (U = e W) and an example costs D additions, not a d x D product.
 import { createRng, shuffle, type Rng } from '../math/rng';
+import { project } from '../math/projector';
 
 export interface TextSetInputs {
   /** per class: indices of its words in `embeddings` */
@@ -46,23 +47,14 @@ export function buildTextSet(inp: TextSetInputs): TextSet {
       for (let j = 0; j < d; j++) E[r * d + j] *= k;
     }
   }
-  // U = E W for every (word, template) row: [rows, D]
-  const U = new Float32Array(rows * D);
-  const acc = new Float64Array(D);
-  for (let r = 0; r < rows; r++) {
-    acc.fill(0);
-    for (let p = 0; p < d; p++) {
-      const e = E[r * d + p];
-      if (e === 0) continue;
-      const wRow = p * D;
-      for (let j = 0; j < D; j++) acc[j] += e * inp.W[wRow + j];
-    }
-    U.set(acc, r * D);
-  }
+  // U = E W for every (word, template) row: [rows, D], with the blocked product (bias added per example)
+  const U = project(E, rows, inp.W, new Float64Array(D), d, D, false);
 
   const groups: { label: number; spurious: number; pairs: number }[] = [];
   inp.targets.forEach((t, c) => inp.spurious.forEach((s, v) => groups.push({ label: c, spurious: v, pairs: t.length * s.length })));
 
+  const bias = Float32Array.from(inp.b);
+  const relu = inp.relu;
   const example = (out: Float32Array, o: number, t: number, s: number, tpl: number) => {
     const rt = t * T + tpl;
     const rs = s * T + tpl;
@@ -71,11 +63,18 @@ export function buildTextSet(inp: TextSetInputs): TextSet {
       // normalise (n_t + n_s) / 2: its length is sqrt(2 + 2 n_t.n_s) / 2
       let dot = 0;
       for (let j = 0; j < d; j++) dot += E[rt * d + j] * E[rs * d + j];
-      scale = 1 / (Math.sqrt(Math.max(2 + 2 * dot, 1e-12)));
+      scale = 1 / Math.sqrt(Math.max(2 + 2 * dot, 1e-12));
     }
-    for (let j = 0; j < D; j++) {
-      const v = (U[rt * D + j] + U[rs * D + j]) * scale + inp.b[j];
-      out[o + j] = inp.relu && v < 0 ? 0 : v;
+    const a = U.subarray(rt * D, rt * D + D);
+    const c = U.subarray(rs * D, rs * D + D);
+    const dst = out.subarray(o, o + D);
+    if (relu) {
+      for (let j = 0; j < D; j++) {
+        const v = (a[j] + c[j]) * scale + bias[j];
+        dst[j] = v > 0 ? v : 0;
+      }
+    } else {
+      for (let j = 0; j < D; j++) dst[j] = (a[j] + c[j]) * scale + bias[j];
     }
   };
 
