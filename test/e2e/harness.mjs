@@ -349,20 +349,31 @@ export async function waitFor(pred, timeoutMs, intervalMs = 100) {
  */
 export async function runCommand(page, title, opts = {}) {
   const input = page.locator('.quick-input-widget input');
-  const focused = page.locator('.quick-input-list .monaco-list-row.focused');
+  const rows = page.locator('.quick-input-list .monaco-list-row');
+  const label = (row) => row.locator('.label-name').first().innerText().then((s) => s.replace(/\u00a0/g, ' ').trim(), () => '');
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  let row;
   for (;;) {
     if (!(await input.isVisible())) await page.keyboard.press('F1');
+    // A webview that has just taken the focus may swallow F1: open the palette from the title bar then.
+    if (!(await input.waitFor({ state: 'visible', timeout: 3_000 }).then(() => true, () => false))) await page.locator('.titlebar .command-center-center').click();
     await input.waitFor({ state: 'visible' });
     await input.fill(`>${title}`);
-    const found = await focused.filter({ hasText: title }).first().waitFor({ state: 'visible', timeout: 5_000 }).then(() => true, () => false);
-    const label = found ? (await focused.first().locator('.label-name').first().innerText()).replace(/\u00a0/g, ' ').trim() : '';
-    if (label === title) break;
-    if (Date.now() > deadline) throw new Error(`the command palette does not offer "${title}" (first row: "${label}")`);
+    // The row with exactly this title (a recently used or similar command may be listed first).
+    const found = await rows.filter({ hasText: title }).first().waitFor({ state: 'visible', timeout: 5_000 }).then(() => true, () => false);
+    if (found) {
+      for (const r of await rows.filter({ hasText: title }).all()) if ((await label(r)) === title) { row = r; break; }
+      if (row) break;
+    }
+    if (Date.now() > deadline) throw new Error(`the command palette does not offer "${title}" (first row: "${found ? await label(rows.first()) : ''}")`);
     await page.keyboard.press('Escape');
     await input.waitFor({ state: 'hidden' });
     await sleep(500);
   }
+  // Focus that row with the arrow keys, then Enter.
+  const isFocused = async () => /\bfocused\b/.test((await row.getAttribute('class')) ?? '');
+  for (let i = 0; i < 20 && !(await isFocused()); i++) await input.press('ArrowDown');
+  if (!(await isFocused())) throw new Error(`cannot select "${title}" in the command palette`);
   const entered = Date.now();
   await input.press('Enter');
   await input.waitFor({ state: 'hidden' });
@@ -494,6 +505,20 @@ export async function openDemo(page, opts = {}) {
 }
 
 /**
+ * Opens a workspace file with Quick Open (Ctrl+P) in its default editor (the TLDR editor for
+ * *.tldr.json) and waits for its tab.
+ * @param {import('playwright-core').Page} page
+ * @param {string} name the file name
+ */
+export async function quickOpen(page, name) {
+  await page.keyboard.press('Control+p');
+  await page.locator('.quick-input-widget input').fill(name);
+  await page.locator('.quick-input-list .monaco-list-row.focused').filter({ hasText: name }).waitFor();
+  await page.keyboard.press('Enter');
+  await editorTab(page, name).waitFor();
+}
+
+/**
  * The JSON text of a small experiment (models and data need not exist: enough for the editor,
  * Restricted Mode and Generate Words).
  * @param {{ name?: string, targets?: Record<string, string[]>, spurious?: Record<string, string[]> }} [opts]
@@ -525,6 +550,8 @@ export function experimentJson(opts = {}) {
  * @param {import('playwright-core').Page} page
  */
 export async function calm(page) {
-  await page.mouse.move(640, 5);
+  await page.mouse.move(1150, 16); // an empty stretch of the title bar: no hover there
   await page.locator('.workbench-hover-container').waitFor({ state: 'hidden', timeout: 3_000 }).catch(() => {});
+  // notification toasts slide in: wait for the transition to end
+  await page.locator('.notifications-toasts .notification-toast-container.notification-fade-in').first().waitFor({ state: 'detached', timeout: 3_000 }).catch(() => {});
 }
