@@ -12,6 +12,7 @@ import { parseHostMessage, type DocState, type HostToWebview, type JobView, type
 import type { SetupCheck, WordScore } from '../src/protocol/events';
 import { button, h, replaceChildren, svg } from './dom';
 import { margin, orderRows, pct, type SortMode } from './format';
+import { scoreIndex } from '../src/protocol/wordScores';
 
 interface VsCodeApi {
   postMessage(msg: WebviewToHost): void;
@@ -111,6 +112,7 @@ function receive(m: HostToWebview): void {
       return;
     case 'scores':
       scores = m.scores;
+      scoreOf = scoreIndex(scores);
       renderWords();
       return;
     case 'job':
@@ -162,10 +164,7 @@ function renderJob(): void {
 
 // ---- Words
 
-function scoreOf(list: WordListKindId, group: string, text: string): WordScore | undefined {
-  const t = text.trim().toLowerCase();
-  return scores.find((s) => s.list === list && s.group === group && s.text.trim().toLowerCase() === t);
-}
+let scoreOf: ReturnType<typeof scoreIndex> = () => undefined;
 
 const busy = () => job !== null;
 
@@ -204,9 +203,9 @@ function renderWords(): void {
     return;
   }
   const d = doc;
-  const all: { list: WordListKindId; group: string; text: string; locked: boolean }[] = [];
-  for (const list of ['targets', 'spurious'] as const) for (const [group, entries] of Object.entries(d.words[list])) for (const e of entries) all.push({ list, group, text: e.text, locked: e.locked });
-  const scored = all.map((w) => scoreOf(w.list, w.group, w.text));
+  const all: { list: WordListKindId; group: string; index: number; text: string }[] = [];
+  for (const list of ['targets', 'spurious'] as const) for (const [group, entries] of Object.entries(d.words[list])) entries.forEach((e, index) => all.push({ list, group, index, text: e.text }));
+  const scored = all.map((w) => scoreOf(w.list, w.group, w.index, w.text));
   const failing = scored.filter((s) => s && !s.pass).length;
   const unscored = scored.filter((s) => !s).length;
 
@@ -253,7 +252,7 @@ function badge(kind: 'clip' | 'logit', value: number | undefined, score: WordSco
 
 function wordTable(list: WordListKindId, group: string, entries: { text: string; source: 'llm' | 'user'; locked: boolean }[]): HTMLElement {
   const rows = orderRows(
-    entries.map((e, index) => ({ ...e, index, score: scoreOf(list, group, e.text) })),
+    entries.map((e, index) => ({ ...e, index, score: scoreOf(list, group, index, e.text) })),
     ui.sort,
   );
   const nFail = rows.filter((r) => r.score && !r.score.pass).length;
@@ -345,7 +344,8 @@ function wordRow(list: WordListKindId, group: string, r: { text: string; source:
     input.addEventListener('blur', () => commit(true));
     wordCell = h('td', { class: 'col-word' }, input);
   } else {
-    wordCell = h('td', { class: 'col-word', on: { dblclick: startEdit } }, h('span', { testid: 'word-text', class: 'word', attrs: { title: 'Double-click to edit' } }, r.text));
+    const reason = r.score && !r.score.pass && r.score.reason ? h('div', { testid: 'word-reason', class: 'reason' }, r.score.reason) : null;
+    wordCell = h('td', { class: 'col-word', on: { dblclick: startEdit } }, h('span', { testid: 'word-text', class: 'word', attrs: { title: 'Double-click to edit' } }, r.text), reason);
   }
   const lock = h('vscode-checkbox', {
     testid: 'lock-word',

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { experimentSchema } from '../engine/experiment/schema';
 import { describeIssues } from '../engine/experiment/load';
 import type { WordScore } from '../protocol/events';
+import { scoreIndex } from '../protocol/wordScores';
 import type { DocState, SetupFieldId, SetupFieldView, WordEdit, WordEntryView, WordListKindId } from '../protocol/webview';
 import { appendArrayItems, parseJsonTree, removeArrayItem, removeProperty, setValue, JsonSyntaxError, type JsonPath } from './jsonText';
 
@@ -146,14 +147,6 @@ function assertParses(text: string): void {
   }
 }
 
-const scoreKey = (list: string, group: string, text: string) => `${list}\u0000${group}\u0000${normalise(text)}`;
-
-/** Looks up a word's score by list, group and text (case-insensitive, as the engine may lowercase). */
-export function scoreIndex(scores: readonly WordScore[]): (list: WordListKindId, group: string, text: string) => WordScore | undefined {
-  const map = new Map(scores.map((s) => [scoreKey(s.list, s.group, s.text), s]));
-  return (list, group, text) => map.get(scoreKey(list, group, text));
-}
-
 /** Removes every scored, failing, unlocked word (optionally in one list or group). */
 export function removeFailing(text: string, scores: readonly WordScore[], scope: { list?: WordListKindId; group?: string } = {}): { text: string; removed: number } {
   assertParses(text);
@@ -169,7 +162,7 @@ export function removeFailing(text: string, scores: readonly WordScore[], scope:
       // from the end, so earlier indices stay valid
       for (let i = entries.length - 1; i >= 0; i--) {
         const e = entries[i]!;
-        const s = lookup(list, group, e.text);
+        const s = lookup(list, group, i, e.text);
         if (s && !s.pass && !e.locked) {
           out = removeArrayItem(out, ['words', list, group], i);
           removed++;

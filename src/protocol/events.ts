@@ -22,6 +22,8 @@ export interface WordScore {
   list: 'targets' | 'spurious';
   /** class name or spurious value the word is listed under */
   group: string;
+  /** position in words[list][group], so repeated words keep their own verdict */
+  index: number;
   text: string;
   /** cos(e, a_own) - max other cos; pass iff > 0 */
   clipMargin: number;

@@ -93,6 +93,7 @@ export const wordScoreSchema = z
   .object({
     list: wordListKindSchema,
     group: z.string(),
+    index: z.number().int().nonnegative(),
     text: z.string(),
     clipMargin: z.number(),
     logitMargin: z.number().optional(),

@@ -12,6 +12,8 @@ export interface WordItem {
   list: 'targets' | 'spurious';
   group: string;
   groupIndex: number;
+  /** position in its list */
+  index: number;
   /** as written in the experiment file */
   text: string;
   /** what goes into the prompts */
@@ -27,10 +29,10 @@ export function collectWords(exp: Experiment): WordItem[] {
   const items: WordItem[] = [];
   const lower = exp.task.lowercaseWords;
   exp.task.classes.forEach((c, gi) => {
-    for (const w of exp.words.targets[c] ?? []) items.push({ list: 'targets', group: c, groupIndex: gi, text: w.text, word: normalizeWord(w.text, lower) });
+    (exp.words.targets[c] ?? []).forEach((w, index) => items.push({ list: 'targets', group: c, groupIndex: gi, index, text: w.text, word: normalizeWord(w.text, lower) }));
   });
   exp.task.spurious.values.forEach((v, gi) => {
-    for (const w of exp.words.spurious[v] ?? []) items.push({ list: 'spurious', group: v, groupIndex: gi, text: w.text, word: normalizeWord(w.text, lower) });
+    (exp.words.spurious[v] ?? []).forEach((w, index) => items.push({ list: 'spurious', group: v, groupIndex: gi, index, text: w.text, word: normalizeWord(w.text, lower) }));
   });
   return items;
 }
@@ -92,6 +94,7 @@ export function scoreWordItems(s: ScoreInputs): WordScore[] {
     return {
       list: item.list,
       group: item.group,
+      index: item.index,
       text: item.text,
       clipMargin,
       logitMargin,

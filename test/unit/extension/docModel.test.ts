@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { addGeneratedWords, applyWordEdit, documentState, EditError, relativeForExperiment, removeFailing, setSetupPath, newExperimentText } from '../../../src/extension/docModel';
+import { scoreIndex } from '../../../src/protocol/wordScores';
 import { minimalReplace, parseJsonTree } from '../../../src/extension/jsonText';
 import type { WordScore } from '../../../src/protocol/events';
 
@@ -149,9 +150,9 @@ test('CRLF documents keep CRLF', () => {
 
 test('removeFailing removes scored failing unlocked words only', () => {
   const scores: WordScore[] = [
-    { list: 'targets', group: 'landbird', text: 'sparrow', clipMargin: 0.1, logitMargin: 0.5, pass: true },
-    { list: 'targets', group: 'landbird', text: 'forest', clipMargin: -0.1, logitMargin: 0.2, pass: false },
-    { list: 'targets', group: 'waterbird', text: 'gull', clipMargin: -0.2, pass: false },
+    { list: 'targets', group: 'landbird', index: 0, text: 'sparrow', clipMargin: 0.1, logitMargin: 0.5, pass: true },
+    { list: 'targets', group: 'landbird', index: 1, text: 'forest', clipMargin: -0.1, logitMargin: 0.2, pass: false },
+    { list: 'targets', group: 'waterbird', index: 0, text: 'gull', clipMargin: -0.2, pass: false },
   ];
   const { text, removed } = removeFailing(DOC, scores);
   assert.equal(removed, 1);
@@ -191,4 +192,15 @@ test('minimalReplace gives the smallest replacement', () => {
   assert.equal(minimalReplace('same', 'same'), undefined);
   const r = minimalReplace('a\r\nb', 'a\r\nc')!;
   assert.equal('a\r\nb'.slice(0, r.start) + r.text + 'a\r\nb'.slice(r.end), 'a\r\nc');
+});
+
+test('scores match words by position, so a repeated word keeps its own verdict and an edited word is unscored', () => {
+  const lookup = scoreIndex([
+    { list: 'targets', group: 'landbird', index: 0, text: 'Sparrow', clipMargin: 0.3, logitMargin: 1, pass: true },
+    { list: 'targets', group: 'landbird', index: 1, text: 'sparrow', clipMargin: 0.3, logitMargin: 1, pass: false, reason: 'duplicate of "Sparrow" in this list' },
+  ]);
+  assert.equal(lookup('targets', 'landbird', 0, 'Sparrow')?.pass, true);
+  assert.equal(lookup('targets', 'landbird', 1, 'sparrow')?.pass, false);
+  assert.equal(lookup('targets', 'landbird', 1, 'robin'), undefined, 'the word at that position changed since scoring');
+  assert.equal(lookup('spurious', 'landbird', 0, 'Sparrow'), undefined);
 });
