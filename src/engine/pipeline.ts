@@ -1,7 +1,6 @@
 // The TLDR pipeline: encode images -> modality gap -> projector -> score words -> text set ->
 // retrain last layer -> evaluate -> export. Model selection (lambda, weight decay) uses the val
 // split's groups only, and only when they exist; test is never looked at before the end.
-import * as path from 'node:path';
 import type { RunSummary, SplitMetrics, WordScore, HeadMetrics } from '../protocol/events';
 import type { EngineOptions } from './api';
 import { loadExperiment, type LoadedExperiment } from './experiment/load';
@@ -22,6 +21,7 @@ import { buildTextSet } from './text/textSet';
 import { createRunFolder, type RunFolder } from './runFolder';
 import { exportRun } from './steps/exportRun';
 import { writeJsonAtomic } from './io/atomic';
+import { scoresFile } from './scoresFile';
 
 interface Prepared {
   ctx: StepContext;
@@ -241,6 +241,7 @@ export async function runPipeline(file: string, opts: EngineOptions): Promise<Ru
 
     const chosenScores = scoresPerLambda[chosen.li];
     ctx.emit({ type: 'scores', scores: chosenScores });
+    await saveScores(loaded.file, chosenScores);
     await ctx.step('export', () =>
       exportRun(folder, {
         loaded, classifier, head: chosen.head, projector: p.projectors[chosen.li].P, gap: p.gap, train: data.train, d, D, scores: chosenScores,
@@ -279,10 +280,14 @@ export async function scorePipeline(file: string, opts: EngineOptions): Promise<
     const p = prepared;
     const [scores] = await ctx.step('score-words', () => scoreAll(p, collectWords(loaded.experiment)), (s) => summarizeScores(s[0]));
     ctx.emit({ type: 'scores', scores });
-    await writeJsonAtomic(path.join(loaded.dir, '.tldr', 'scores', `${path.basename(loaded.file)}.json`), { experiment: loaded.file, scoredAt: new Date().toISOString(), scores });
+    await saveScores(loaded.file, scores);
     return scores;
   } finally {
     await prepared?.classifier.release();
     await prepared?.clip.model.release();
   }
+}
+
+async function saveScores(file: string, scores: WordScore[]): Promise<void> {
+  await writeJsonAtomic(scoresFile(file), { experiment: file, scoredAt: new Date().toISOString(), scores });
 }

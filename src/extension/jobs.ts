@@ -2,7 +2,9 @@
 // notification, a status bar item, log lines in the "TLDR" channel, live run state for the
 // tree, and the scores and results the editors show.
 import * as vscode from 'vscode';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { z } from 'zod';
 import { randomUUID } from 'node:crypto';
 import { STEP_TITLES, type EngineEvent, type RunRecord, type RunSummary, type SetupCheck, type WordScore } from '../protocol/events';
 import {
@@ -20,7 +22,8 @@ import {
   type GenerateWordsParams,
   type RunDetails,
 } from '../protocol/worker';
-import type { JobView, ResultView } from '../protocol/webview';
+import { wordScoreSchema, type JobView, type ResultView } from '../protocol/webview';
+import { scoresFile } from '../engine/scoresFile';
 import { applyRunEvent, endLiveRun, newLiveRun, overallPercent, formatPercent, type LiveRun } from './treeModel';
 import { describeError, isCancelled, WorkerClient, WorkerDiedError } from './workerClient';
 import { ResponseError } from 'vscode-jsonrpc/node';
@@ -71,7 +74,12 @@ export class Jobs implements vscode.Disposable {
   // ---- state the views read
 
   scoresFor(file: string): WordScore[] {
-    return this.scores.get(file) ?? [];
+    let scores = this.scores.get(file);
+    if (!scores) {
+      scores = readSavedScores(file);
+      this.scores.set(file, scores);
+    }
+    return scores;
   }
   liveRun(file: string): LiveRun | undefined {
     return this.live.get(file);
@@ -418,5 +426,16 @@ export class Jobs implements vscode.Disposable {
       return;
     }
     if (!this.jobNotifyTimer) this.jobNotifyTimer = setTimeout(send, 100);
+  }
+}
+
+/** The scores the engine saved last time (none when the file is missing or from another version). */
+function readSavedScores(file: string): WordScore[] {
+  try {
+    const saved = JSON.parse(fs.readFileSync(scoresFile(file), 'utf8')) as { scores?: unknown };
+    const parsed = z.array(wordScoreSchema).safeParse(saved.scores);
+    return parsed.success ? parsed.data : [];
+  } catch {
+    return [];
   }
 }

@@ -12,6 +12,7 @@ import { writeVisionModel } from '../helpers/onnxBuild';
 import { readSafetensors } from '../../src/engine/io/safetensors';
 import { prepareClassifier } from '../../src/engine/onnx';
 import type { EngineEvent } from '../../src/protocol/events';
+import { scoresFile } from '../../src/engine/scoresFile';
 
 const cli = path.join(repoRoot, 'dist', 'cli.js');
 let dir: string;
@@ -96,6 +97,8 @@ test('score: the known-bad demo words fail, good ones pass', () => {
   assert.ok(scores.some((s) => /does not know/.test(s.reason ?? '')), 'some LLM words are outside the tiny vocabulary');
   const human = run(['score', exp]);
   assert.match(human.stdout, /FAIL .*MALLARD/);
+  const saved = JSON.parse(fs.readFileSync(scoresFile(exp), 'utf8'));
+  assert.deepEqual(saved.scores, scores, 'the editor reloads the last scores from .tldr/scores/');
 });
 
 test('bad input: invalid experiment JSON names the JSON path; exit code 2', () => {
