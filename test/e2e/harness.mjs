@@ -552,6 +552,9 @@ export function experimentJson(opts = {}) {
 export async function calm(page) {
   await page.mouse.move(1150, 16); // an empty stretch of the title bar: no hover there
   await page.locator('.workbench-hover-container').waitFor({ state: 'hidden', timeout: 3_000 }).catch(() => {});
-  // notification toasts slide in: wait for the transition to end
-  await page.locator('.notifications-toasts .notification-toast-container.notification-fade-in').first().waitFor({ state: 'detached', timeout: 3_000 }).catch(() => {});
+  // notification toasts fade and slide in: wait until every toast is opaque and in place
+  await page.waitForFunction(() => [...document.querySelectorAll('.notifications-toasts .notification-toast')].every((el) => {
+    const cs = getComputedStyle(el);
+    return cs.opacity === '1' && (cs.transform === 'none' || /^matrix\(1, 0, 0, 1, 0, 0\)$/.test(cs.transform));
+  }), undefined, { timeout: 3_000, polling: 100 }).catch(() => {});
 }
