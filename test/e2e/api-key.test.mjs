@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import test from 'node:test';
-import { calm, editorTab, experimentJson, notification, outputText, runCommand, screenshot, vscodeLogs, waitFor, webviewFrame, withHost } from './harness.mjs';
+import { calm, experimentJson, notification, outputText, runCommand, screenshot, vscodeLogs, waitFor, webviewFrame, withHost, quickOpen } from './harness.mjs';
 
 const KEY = 'sk-test-SECRET-1234567890abcdef';
 
@@ -63,11 +63,7 @@ test('Set API Key keeps the key in SecretStorage only: in no settings file, no l
       await notification(page, 'API key stored in the secret storage').waitFor();
 
       // The extension uses it: Generate Words on the experiment sends it to the endpoint.
-      await page.keyboard.press('Control+p');
-      await page.locator('.quick-input-widget input').fill('birds.tldr.json');
-      await page.locator('.quick-input-list .monaco-list-row.focused').filter({ hasText: 'birds.tldr.json' }).waitFor();
-      await page.keyboard.press('Enter');
-      await editorTab(page, 'birds.tldr.json').waitFor();
+      await quickOpen(page, 'birds.tldr.json');
       const frame = webviewFrame(page);
       await frame.locator('[data-testid=word-row]').first().waitFor();
       await runCommand(page, 'TLDR: Generate Words');

@@ -1,7 +1,7 @@
 // Done-when 8: in an untrusted workspace, "Start Retraining" explains that the workspace must be trusted.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { calm, editorTab, experimentJson, notification, runCommand, screenshot, webviewFrame, withHost, workerPids } from './harness.mjs';
+import { calm, experimentJson, notification, runCommand, screenshot, webviewFrame, withHost, workerPids, quickOpen } from './harness.mjs';
 
 test('in an untrusted workspace Start Retraining explains that the workspace must be trusted', { timeout: 180_000 }, (t) =>
   withHost(t, { workspaceTrust: true, files: { 'birds.tldr.json': experimentJson() } }, async (host) => {
@@ -10,11 +10,7 @@ test('in an untrusted workspace Start Retraining explains that the workspace mus
     await page.locator('.statusbar').getByText('Restricted Mode').first().waitFor();
 
     // The experiment still opens in the TLDR editor, which says why nothing runs.
-    await page.keyboard.press('Control+p');
-    await page.locator('.quick-input-widget input').fill('birds.tldr.json');
-    await page.locator('.quick-input-list .monaco-list-row.focused').filter({ hasText: 'birds.tldr.json' }).waitFor();
-    await page.keyboard.press('Enter');
-    await editorTab(page, 'birds.tldr.json').waitFor();
+    await quickOpen(page, 'birds.tldr.json');
     const frame = webviewFrame(page);
     await frame.locator('[data-testid=word-row]').first().waitFor();
     const banner = frame.locator('[data-testid=trust-banner]');

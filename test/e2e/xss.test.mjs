@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
-import { calm, editorTab, experimentJson, screenshot, waitFor, webviewFrame, withHost } from './harness.mjs';
+import { calm, experimentJson, screenshot, waitFor, webviewFrame, withHost, quickOpen } from './harness.mjs';
 
 const EVIL = '<img src=x onerror=alert(1)>';
 
@@ -20,11 +20,7 @@ test('a word with HTML in it is shown as literal text and runs nothing', { timeo
     page.context().on('response', (r) => { if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`); });
 
     // Open the experiment in the TLDR editor (the default editor of *.tldr.json).
-    await page.keyboard.press('Control+p');
-    await page.locator('.quick-input-widget input').fill('birds.tldr.json');
-    await page.locator('.quick-input-list .monaco-list-row.focused').filter({ hasText: 'birds.tldr.json' }).waitFor();
-    await page.keyboard.press('Enter');
-    await editorTab(page, 'birds.tldr.json').waitFor();
+    await quickOpen(page, 'birds.tldr.json');
     const frame = webviewFrame(page);
     const table = frame.locator('[data-testid=word-table][data-list=targets][data-group=landbird]');
     await table.locator('[data-testid=word-row]').first().waitFor();
