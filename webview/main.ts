@@ -305,7 +305,7 @@ function wordTable(list: WordListKindId, group: string, entries: { text: string;
           h('th', { class: 'col-word' }, 'Word'),
           h('th', { attrs: { title: 'cos(word, own anchor) − max cos(word, other anchors); passes when > 0' } }, 'CLIP margin'),
           h('th', { attrs: { title: 'own logit − max other logit of the projected word; passes when > 0' } }, 'Logit margin'),
-          h('th', {}, 'Source'),
+          h('th', { class: 'col-source' }, 'Source'),
           h('th', {}, 'Lock'),
           h('th', { class: 'col-actions' }, h('span', { class: 'sr-only' }, 'Actions')),
         ),
@@ -359,7 +359,7 @@ function wordRow(list: WordListKindId, group: string, r: { text: string; source:
     wordCell,
     h('td', {}, badge('clip', r.score?.clipMargin, r.score, list)),
     h('td', {}, badge('logit', r.score?.logitMargin, r.score, list)),
-    h('td', { class: 'muted' }, r.source === 'llm' ? 'LLM' : 'user'),
+    h('td', { class: 'muted col-source' }, r.source === 'llm' ? 'LLM' : 'user'),
     h('td', {}, lock),
     h(
       'td',

@@ -26,10 +26,19 @@ export async function findExperiments(): Promise<vscode.Uri[]> {
   return uris.sort((a, b) => a.fsPath.localeCompare(b.fsPath));
 }
 
+/** Refreshes of running experiments are coalesced: progress arrives many times a second. */
+const REFRESH_MS = 100;
+
 export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentsNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<ExperimentsNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private experiments: string[] = [];
+  /** found once and kept up to date by the file watcher: searching the workspace is slow (a demo holds thousands of images) */
+  private experimentsKnown = false;
+  /** stable node objects: VS Code refreshes one element by identity */
+  private readonly experimentNodes = new Map<string, ExperimentsNode>();
+  private readonly pending = new Set<string>();
+  private flushTimer: NodeJS.Timeout | undefined;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly jobs: Jobs) {
@@ -53,7 +62,9 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentsNode>
       runWatcher.onDidChange(refreshRuns),
       runWatcher.onDidDelete(refreshRuns),
       jobs.onDidChange((c) => {
-        if (c.what === 'runs' || c.what === 'job') this.changed.fire(undefined);
+        if (c.what !== 'runs' && c.what !== 'job') return;
+        if (c.file) this.refreshExperiment(c.file);
+        else for (const f of this.experiments) this.refreshExperiment(f);
       }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.refresh()),
       this.changed,
@@ -61,19 +72,41 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentsNode>
   }
 
   dispose(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
     for (const d of this.disposables) d.dispose();
   }
 
+  /** the list of experiments changed: search the workspace again */
   refresh(): void {
+    this.experimentsKnown = false;
     this.changed.fire(undefined);
+  }
+
+  /** one experiment's steps or runs changed: refresh that node only, at most every REFRESH_MS */
+  private refreshExperiment(file: string): void {
+    this.pending.add(file);
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = undefined;
+      for (const f of this.pending) {
+        const node = this.experimentNodes.get(f);
+        if (node) this.changed.fire(node);
+      }
+      this.pending.clear();
+    }, REFRESH_MS);
   }
 
   async getChildren(node?: ExperimentsNode): Promise<ExperimentsNode[]> {
     if (!node) {
-      const uris = await findExperiments();
-      this.experiments = uris.map((u) => u.fsPath);
-      void vscode.commands.executeCommand('setContext', 'tldr.hasExperiments', uris.length > 0);
-      return this.experiments.map((file) => ({ kind: 'experiment', file }));
+      if (!this.experimentsKnown) {
+        this.experiments = (await findExperiments()).map((u) => u.fsPath);
+        this.experimentsKnown = true;
+        void vscode.commands.executeCommand('setContext', 'tldr.hasExperiments', this.experiments.length > 0);
+      }
+      return this.experiments.map((file) => {
+        let n = this.experimentNodes.get(file);
+        if (!n) this.experimentNodes.set(file, (n = { kind: 'experiment', file }));
+        return n;
+      });
     }
     if (node.kind !== 'experiment') return [];
     let records = this.jobs.cachedRecords(node.file);
