@@ -2,19 +2,20 @@
 // current ONNX schema as a compiled FileDescriptorProto (no .proto text). Run by hand when
 // updating the schema:
 //   (cd "$(mktemp -d)" && npm pack onnx-buf@VERSION && tar xzf onnx-buf-*.tgz && pwd)
-//   node src/engine/onnx/gen-onnx-proto.mjs <that dir>/package
+//   node tools/gen-onnx-proto.mjs <that dir>/package
 // Not part of the build: the outputs are committed.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
+// the outputs live beside the code that loads them
+const here = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'engine', 'onnx');
 const require = createRequire(import.meta.url);
 const descriptor = require('protobufjs/ext/descriptor');
 
 const pkgDir = process.argv[2];
-if (!pkgDir) throw new Error('usage: node gen-onnx-proto.mjs <unpacked onnx-buf package dir>');
+if (!pkgDir) throw new Error('usage: node tools/gen-onnx-proto.mjs <unpacked onnx-buf package dir>');
 const pkg = JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8'));
 const js = readFileSync(path.join(pkgDir, 'dist/onnx_pb.js'), 'utf8');
 const m = js.match(/fileDesc\("([^"]+)"/);
