@@ -2,6 +2,7 @@
 // events to the job that asked, and turns a dead worker into a rejected request (the next
 // request starts a fresh worker). No 'vscode' import.
 import { fork, type ChildProcess } from 'node:child_process';
+import * as os from 'node:os';
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter, ResponseError, type MessageConnection, type RequestType } from 'vscode-jsonrpc/node';
 import type { EngineEvent } from '../protocol/events';
 import { eventNotification, WorkerErrorCode } from '../protocol/worker';
@@ -45,6 +46,7 @@ export class WorkerClient {
       execArgv: [],
       env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
     });
+    lowerPriority(proc.pid);
     const forward = (level: 'info' | 'warn') => (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split(/\r?\n/)) if (line.trim()) this.log(level, `[worker] ${line}`);
     };
@@ -116,4 +118,20 @@ export function describeError(err: unknown): string {
   if (err instanceof WorkerDiedError) return err.message;
   if (err instanceof ResponseError || err instanceof Error) return err.message;
   return String(err);
+}
+
+/**
+ * The worker keeps every core busy with onnxruntime and sharp; at a lower scheduling priority
+ * it still gets all idle CPU, but the editor, the extension host and the UI stay responsive.
+ */
+/** os.setPriority's niceness: 10 of 19, as build tools run in the background */
+const WORKER_NICENESS = 10;
+
+function lowerPriority(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    os.setPriority(pid, WORKER_NICENESS);
+  } catch {
+    // not permitted on this system: run at normal priority
+  }
 }
