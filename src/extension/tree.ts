@@ -35,9 +35,6 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentsNode>
   private experiments: string[] = [];
   /** found once and kept up to date by the file watcher: searching the workspace is slow (a demo holds thousands of images) */
   private experimentsKnown = false;
-  /** stable node objects: VS Code refreshes one element by identity */
-  private readonly experimentNodes = new Map<string, ExperimentsNode>();
-  private readonly pending = new Set<string>();
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -62,9 +59,7 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentsNode>
       runWatcher.onDidChange(refreshRuns),
       runWatcher.onDidDelete(refreshRuns),
       jobs.onDidChange((c) => {
-        if (c.what !== 'runs' && c.what !== 'job') return;
-        if (c.file) this.refreshExperiment(c.file);
-        else for (const f of this.experiments) this.refreshExperiment(f);
+        if (c.what === 'runs' || c.what === 'job') this.refreshSoon();
       }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.refresh()),
       this.changed,
@@ -82,16 +77,11 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentsNode>
     this.changed.fire(undefined);
   }
 
-  /** one experiment's steps or runs changed: refresh that node only, at most every REFRESH_MS */
-  private refreshExperiment(file: string): void {
-    this.pending.add(file);
+  /** steps or runs changed: redraw from the known experiments, at most every REFRESH_MS */
+  private refreshSoon(): void {
     this.flushTimer ??= setTimeout(() => {
       this.flushTimer = undefined;
-      for (const f of this.pending) {
-        const node = this.experimentNodes.get(f);
-        if (node) this.changed.fire(node);
-      }
-      this.pending.clear();
+      this.changed.fire(undefined);
     }, REFRESH_MS);
   }
 
@@ -102,11 +92,7 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentsNode>
         this.experimentsKnown = true;
         void vscode.commands.executeCommand('setContext', 'tldr.hasExperiments', this.experiments.length > 0);
       }
-      return this.experiments.map((file) => {
-        let n = this.experimentNodes.get(file);
-        if (!n) this.experimentNodes.set(file, (n = { kind: 'experiment', file }));
-        return n;
-      });
+      return this.experiments.map((file) => ({ kind: 'experiment', file }));
     }
     if (node.kind !== 'experiment') return [];
     let records = this.jobs.cachedRecords(node.file);

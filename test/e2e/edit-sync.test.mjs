@@ -58,7 +58,7 @@ test('a webview edit dirties the document, Ctrl+S writes it, a text edit updates
     await calm(page);
     await screenshot(page, 'edit-sync-split-narrow'); // two editors side by side: narrow tables
     // "Reopen Editor With" acts on the active group; the screenshot's calm() may have moved focus
-    await runCommand(page, 'View: Focus Second Editor Group');
+    await page.locator('.part.editor .editor-group-container').nth(1).locator('.tabs-container .tab').first().click();
     await runCommand(page, 'View: Reopen Editor with Text Editor');
     const monaco = page.locator('.part.editor .editor-group-container').nth(1).locator('.monaco-editor');
     await monaco.waitFor({ state: 'visible' });
