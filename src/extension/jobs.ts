@@ -43,6 +43,8 @@ interface ActiveJob {
 
 /** Cancel must stop a run within 2 s: if the engine has not stopped after this, the worker is killed. */
 const CANCEL_GRACE_MS = 1500;
+/** At most this often, the progress notification is redrawn (step starts and ends always are). */
+const REPORT_MS = 250;
 
 export class Jobs implements vscode.Disposable {
   private readonly changes = new vscode.EventEmitter<Change>();
@@ -201,8 +203,14 @@ export class Jobs implements vscode.Disposable {
         async (progress, token) => {
           token.onCancellationRequested(() => void this.cancel());
           let reported = 0;
+          let lastReport = 0;
           const onEvent = (e: EngineEvent) => {
             this.onEngineEvent(job, e);
+            // Each report redraws the notification in the UI: a flood of them (a cached encode
+            // reports hundreds of batches a second) would hold up the tree and the editor.
+            const now = Date.now();
+            if (e.type !== 'step-start' && e.type !== 'step-end' && now - lastReport < REPORT_MS) return;
+            lastReport = now;
             // the notification's bar only moves forward; a run reports its overall share of steps
             const pct = job.percent ?? 0;
             const increment = kind === 'run' ? Math.max(0, pct - reported) : 0;

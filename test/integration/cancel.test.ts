@@ -22,7 +22,7 @@ test('cancel during encoding, then resume from the cache', async () => {
   const summary = await runExperiment(exp, {
     signal: controller.signal,
     onEvent: (e) => {
-      if (e.type === 'progress' && e.step === 'encode-images' && ++progressSeen === 2) controller.abort();
+      if (e.type === 'progress' && e.step === 'encode-images' && ++progressSeen === 1) controller.abort();
     },
   });
   assert.equal(summary.status, 'cancelled');

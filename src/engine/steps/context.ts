@@ -6,6 +6,8 @@ import type { LoadedExperiment } from '../experiment/load';
 import { EmbeddingCache } from '../cache';
 import { throwIfAborted } from '../errors';
 
+const PROGRESS_MS = 100;
+
 export interface StepContext {
   loaded: LoadedExperiment;
   signal?: AbortSignal;
@@ -25,6 +27,10 @@ export function createStepContext(
 ): StepContext {
   const emit = (e: EngineEvent) => opts.onEvent?.(e);
   const timings: Partial<Record<StepId, number>> = {};
+  // Progress is sent at most every PROGRESS_MS per step (and always at the end of a step's
+  // work): a warm cache finishes hundreds of batches a second, and every event crosses a
+  // process boundary to reach the editor.
+  const lastProgress = new Map<StepId, number>();
   const ctx: StepContext = {
     loaded,
     signal: opts.signal,
@@ -32,7 +38,12 @@ export function createStepContext(
     executionProvider: opts.executionProvider,
     emit,
     log: (level, message, step) => emit({ type: 'log', level, message, step }),
-    progress: (step, done, total, message) => emit({ type: 'progress', step, done, total, message }),
+    progress: (step, done, total, message) => {
+      const now = performance.now();
+      if (done < total && now - (lastProgress.get(step) ?? -Infinity) < PROGRESS_MS) return;
+      lastProgress.set(step, now);
+      emit({ type: 'progress', step, done, total, message });
+    },
     timings,
     async step(id, fn, detail) {
       throwIfAborted(opts.signal);
