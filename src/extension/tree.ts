@@ -26,8 +26,12 @@ export async function findExperiments(): Promise<vscode.Uri[]> {
   return uris.sort((a, b) => a.fsPath.localeCompare(b.fsPath));
 }
 
-/** Refreshes of running experiments are coalesced: progress arrives many times a second. */
-const REFRESH_MS = 100;
+/**
+ * Refreshes during a run are throttled to one per REFRESH_MS. It must stay above the 200 ms
+ * debounce VS Code's extension host puts on onDidChangeTreeData: that debounce restarts on
+ * every event, so refreshes any closer together hold the tree back until the run goes quiet.
+ */
+const REFRESH_MS = 300;
 
 export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentsNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<ExperimentsNode | undefined>();
