@@ -59,7 +59,7 @@ function pick<T>(items: T[], rng: Rng): T {
   return items[rng.int(items.length)];
 }
 
-export function fillCaption(template: string, world: WorldSpec, kind: KindSpec, scene: SceneSpec, rng: Rng): string {
+export function fillCaption(template: string, kind: KindSpec, scene: SceneSpec, rng: Rng): string {
   return template
     .replace(/\{kind\}/g, () => pick([kind.name, ...kind.aliases], rng))
     .replace(/\{scene\}/g, () => pick([scene.name, ...scene.aliases], rng))
@@ -94,7 +94,7 @@ export function planWorld(world: WorldSpec, splits?: string[]): WorldItem[] {
     const width = Math.max(5, String(draws.length).length);
     draws.forEach(({ kind, scene }, i) => {
       const captions =
-        split.role === 'metadata' ? [] : Array.from({ length: split.captionsPerImage }, () => fillCaption(pick(world.captionTemplates, rng), world, kind, scene, rng));
+        split.role === 'metadata' ? [] : Array.from({ length: split.captionsPerImage }, () => fillCaption(pick(world.captionTemplates, rng), kind, scene, rng));
       items.push({
         split: split.name,
         file: `${split.name}/${String(i).padStart(width, '0')}_${slug(kind.name)}_${slug(scene.name)}.png`,

@@ -215,7 +215,7 @@ function objectParts(kind: KindSpec, rng: Rng, jitterAmount: number): Part[] {
     if (m === 'stripe' && Math.abs(y - ry * 0.15) < ry * 0.2) return c.mark;
     return c.body;
   };
-  const markWing = (x: number, y: number): Rgb => {
+  const markWing = (x: number, _y: number): Rgb => {
     if (m === 'bars' && Math.floor((x + rx) / 1.6) % 2 === 0) return c.mark;
     if (m === 'wingtip' && x < -rx * 0.45) return c.mark;
     return c.wing;
