@@ -7,6 +7,7 @@ import { loadExperiment, type LoadedExperiment } from './experiment/load';
 import { inspectClassifier } from './onnx';
 import { decodeModel, int64, type ValueInfoProto } from './onnx/proto';
 import { clipFiles } from './clip/clipModel';
+import { CLIP_NAME_CANDIDATES, maskName, pickName } from './clip/ioNames';
 import { loadClipTokenizer } from './clip/tokenizer';
 import { readClipPreprocessing } from './images/preprocess';
 import { readManifest, readCaptionPairs } from './data/manifest';
@@ -55,17 +56,17 @@ function clipChecks(l: LoadedExperiment): SetupCheck[] {
   out.push(
     ...guard('clip-text', 'CLIP text model', () => {
       const s = readSignature(files.textModel);
-      const idsName = names.inputIds ?? 'input_ids';
-      const outName = names.textEmbeds ?? ([...s.outputs.keys()].find((n) => ['text_embeds', 'text_features'].includes(n)) ?? [...s.outputs.keys()][0]);
-      if (!s.inputs.has(idsName)) return bad('clip-text', 'CLIP text model', `no input "${idsName}" (inputs: ${[...s.inputs.keys()].join(', ')}); set models.clip.names.inputIds`);
+      const inputs = [...s.inputs.keys()];
+      const idsName = pickName(inputs, names.inputIds, CLIP_NAME_CANDIDATES.inputIds, 'token id input', files.textModel);
+      const mask = maskName(inputs, names.attentionMask);
+      const outName = pickName([...s.outputs.keys()], names.textEmbeds, CLIP_NAME_CANDIDATES.textEmbeds, 'text embedding output', files.textModel);
       textDim = s.outputs.get(outName)?.at(-1);
-      return ok('clip-text', 'CLIP text model', `${idsName}${s.inputs.has('attention_mask') ? ' + attention_mask' : ''} -> ${outName} [${textDim}]`);
+      return ok('clip-text', 'CLIP text model', `${idsName}${mask ? ` + ${mask}` : ''} -> ${outName} [${textDim}]`);
     }),
     ...guard('clip-vision', 'CLIP vision model', () => {
       const s = readSignature(files.visionModel);
-      const pix = names.pixelValues ?? 'pixel_values';
-      const outName = names.imageEmbeds ?? ([...s.outputs.keys()].find((n) => ['image_embeds', 'image_features'].includes(n)) ?? [...s.outputs.keys()][0]);
-      if (!s.inputs.has(pix)) return bad('clip-vision', 'CLIP vision model', `no input "${pix}" (inputs: ${[...s.inputs.keys()].join(', ')}); set models.clip.names.pixelValues`);
+      const pix = pickName([...s.inputs.keys()], names.pixelValues, CLIP_NAME_CANDIDATES.pixelValues, 'pixel input', files.visionModel);
+      const outName = pickName([...s.outputs.keys()], names.imageEmbeds, CLIP_NAME_CANDIDATES.imageEmbeds, 'image embedding output', files.visionModel);
       imageDim = s.outputs.get(outName)?.at(-1);
       return ok('clip-vision', 'CLIP vision model', `${pix} [${s.inputs.get(pix)!.join(', ')}] -> ${outName} [${imageDim}]`);
     }),

@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { InputError, throwIfAborted } from '../errors';
 import { createSession, type SessionOptions } from '../onnxSession';
 import { loadClipTokenizer, type ClipTokenizer } from './tokenizer';
+import { CLIP_NAME_CANDIDATES, maskName, pickName } from './ioNames';
 import { readClipPreprocessing, type ImagePreprocessing } from '../images/preprocess';
 import type { Experiment } from '../experiment/schema';
 
@@ -49,16 +50,6 @@ export interface ClipModel {
   release(): Promise<void>;
 }
 
-function pick(names: readonly string[], wanted: string | undefined, candidates: string[], what: string, file: string): string {
-  if (wanted) {
-    if (!names.includes(wanted)) throw new InputError(`${file}: has no ${what} named "${wanted}" (it has ${names.join(', ')}). Fix models.clip.names in the experiment.`);
-    return wanted;
-  }
-  for (const c of candidates) if (names.includes(c)) return c;
-  if (names.length === 1) return names[0];
-  throw new InputError(`${file}: cannot tell which ${what} to use among ${names.join(', ')}. Set it in models.clip.names.`);
-}
-
 function requireFile(file: string, what: string): void {
   if (!fs.existsSync(file)) throw new InputError(`${file}: ${what} not found. A CLIP folder needs the Hugging Face export layout: onnx/text_model.onnx, onnx/vision_model.onnx, tokenizer.json, preprocessor_config.json (or set the file names in models.clip).`);
 }
@@ -73,11 +64,12 @@ export async function loadClip(clip: Experiment['models']['clip'], resolve: (p: 
   const preprocessing = readClipPreprocessing(files.preprocessor);
   const [text, vision] = await Promise.all([createSession(files.textModel, files.textModel, opts), createSession(files.visionModel, files.visionModel, opts)]);
   const names = clip.names;
-  const idsName = pick(text.inputNames, names.inputIds, ['input_ids'], 'token id input', files.textModel);
-  const maskName = text.inputNames.includes(names.attentionMask ?? 'attention_mask') ? (names.attentionMask ?? 'attention_mask') : undefined;
-  const textOut = pick(text.outputNames, names.textEmbeds, ['text_embeds', 'text_features', 'pooler_output'], 'text embedding output', files.textModel);
-  const pixName = pick(vision.inputNames, names.pixelValues, ['pixel_values'], 'pixel input', files.visionModel);
-  const imageOut = pick(vision.outputNames, names.imageEmbeds, ['image_embeds', 'image_features', 'pooler_output'], 'image embedding output', files.visionModel);
+  const C = CLIP_NAME_CANDIDATES;
+  const idsName = pickName(text.inputNames, names.inputIds, C.inputIds, 'token id input', files.textModel);
+  const attentionName = maskName(text.inputNames, names.attentionMask);
+  const textOut = pickName(text.outputNames, names.textEmbeds, C.textEmbeds, 'text embedding output', files.textModel);
+  const pixName = pickName(vision.inputNames, names.pixelValues, C.pixelValues, 'pixel input', files.visionModel);
+  const imageOut = pickName(vision.outputNames, names.imageEmbeds, C.imageEmbeds, 'image embedding output', files.visionModel);
 
   const runText = async (batch: number[][], padTo = 0): Promise<{ data: Float32Array; dim: number }> => {
     // Trim to the longest prompt of the batch: end-token pooling makes padding irrelevant.
@@ -89,7 +81,7 @@ export async function loadClip(clip: Experiment['models']['clip'], resolve: (p: 
       mask[i * len + j] = 1n;
     }));
     const feeds: Record<string, ort.Tensor> = { [idsName]: new ort.Tensor('int64', ids, [batch.length, len]) };
-    if (maskName) feeds[maskName] = new ort.Tensor('int64', mask, [batch.length, len]);
+    if (attentionName) feeds[attentionName] = new ort.Tensor('int64', mask, [batch.length, len]);
     const out = (await text.run(feeds, [textOut]))[textOut];
     return { data: out.data as Float32Array, dim: out.dims[out.dims.length - 1] };
   };
