@@ -19,6 +19,7 @@ import { writeFileAtomic } from '../io/atomic';
 import { encodePngRgb } from './png';
 import { renderImage } from './render';
 import type { KindSpec, SceneSpec, SplitSpec, WorldSpec } from './spec';
+import { throwIfAborted } from '../errors';
 
 export interface WorldItem {
   split: string;
@@ -129,9 +130,6 @@ async function writeIfChanged(file: string, text: string): Promise<void> {
   if (old !== text) await writeFileAtomic(file, text);
 }
 
-function throwIfAborted(signal?: AbortSignal) {
-  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
-}
 
 export async function generateWorld(world: WorldSpec, outDir: string, opts: GenerateOptions = {}): Promise<GenerateResult> {
   const items = planWorld(world, opts.splits);
