@@ -5,6 +5,7 @@ import type { EncodedData } from './encodeData';
 import type { LoadedClip } from './models';
 import type { StepContext } from './context';
 import { embedPrompts } from '../text/embedPrompts';
+import { l2normalizeRows } from '../math/vectors';
 
 export interface Gap {
   /** 1 x d */
@@ -12,17 +13,6 @@ export interface Gap {
   source: 'captions' | 'train-class-prompts';
   pairs: number;
   norm: number;
-}
-
-export function l2normalizeRows(M: Float32Array, d: number): Float32Array {
-  const out = new Float32Array(M.length);
-  for (let r = 0; r < M.length / d; r++) {
-    let s = 0;
-    for (let j = 0; j < d; j++) s += M[r * d + j] ** 2;
-    const k = 1 / (Math.sqrt(s) || 1);
-    for (let j = 0; j < d; j++) out[r * d + j] = M[r * d + j] * k;
-  }
-  return out;
 }
 
 export async function computeGap(ctx: StepContext, data: EncodedData, clip: LoadedClip, trainClasses: Int32Array, normalize: boolean): Promise<Gap> {

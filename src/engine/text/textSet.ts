@@ -5,6 +5,7 @@
 // embeddings are projected once (U = e W) and an example costs D additions, not a d x D product.
 import { createRng, shuffle, type Rng } from '../math/rng';
 import { project } from '../math/projector';
+import { l2normalizeRows } from '../math/vectors';
 
 export interface TextSetInputs {
   /** per class: indices of its words in `embeddings` */
@@ -38,15 +39,7 @@ export interface TextSet {
 export function buildTextSet(inp: TextSetInputs): TextSet {
   const { d, D, templates: T } = inp;
   const rows = inp.embeddings.length / d;
-  const E = new Float32Array(inp.embeddings);
-  if (inp.normalize) {
-    for (let r = 0; r < rows; r++) {
-      let s = 0;
-      for (let j = 0; j < d; j++) s += E[r * d + j] ** 2;
-      const k = 1 / (Math.sqrt(s) || 1);
-      for (let j = 0; j < d; j++) E[r * d + j] *= k;
-    }
-  }
+  const E = inp.normalize ? l2normalizeRows(inp.embeddings, d) : inp.embeddings;
   // U = E W for every (word, template) row: [rows, D], with the blocked product (bias added per example)
   const U = project(E, rows, inp.W, new Float64Array(D), d, D, false);
 
