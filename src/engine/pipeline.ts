@@ -1,7 +1,7 @@
 // The TLDR pipeline: encode images -> modality gap -> projector -> score words -> text set ->
 // retrain last layer -> evaluate -> export. Model selection (lambda, weight decay) uses the val
 // split's groups only, and only when they exist; test is never looked at before the end.
-import type { RunSummary, SplitMetrics, WordScore, HeadMetrics } from '../protocol/events';
+import { STEP_IDS, type RunSummary, type SplitMetrics, type WordScore, type HeadMetrics } from '../protocol/events';
 import type { EngineOptions } from './api';
 import { loadExperiment, type LoadedExperiment } from './experiment/load';
 import { InputError, isAbortError, throwIfAborted } from './errors';
@@ -135,7 +135,9 @@ async function fitDfr(val: SplitData, l: LoadedExperiment, D: number, seed: numb
   const byGroup = new Map<number, number[]>();
   for (let i = 0; i < val.n; i++) {
     const g = val.labels[i] * S + val.spurious[i];
-    byGroup.set(g, [...(byGroup.get(g) ?? []), i]);
+    const rows = byGroup.get(g);
+    if (rows) rows.push(i);
+    else byGroup.set(g, [i]);
   }
   const m = Math.min(...[...byGroup.values()].map((r) => r.length));
   const rng = createRng(deriveSeed(seed, 'dfr'));
@@ -152,7 +154,7 @@ export async function runPipeline(file: string, opts: EngineOptions): Promise<Ru
   const exp = loaded.experiment;
   const folder: RunFolder = await createRunFolder(loaded);
   const ctx = createStepContext(loaded, opts);
-  ctx.emit({ type: 'run-start', runId: folder.id, runDir: folder.dir, experiment: loaded.file, steps: ['encode-images', 'gap', 'projector', 'score-words', 'text-set', 'retrain', 'evaluate', 'export'] });
+  ctx.emit({ type: 'run-start', runId: folder.id, runDir: folder.dir, experiment: loaded.file, steps: [...STEP_IDS] });
   const record = folder.record;
   let prepared: Prepared | undefined;
   try {
@@ -199,7 +201,7 @@ export async function runPipeline(file: string, opts: EngineOptions): Promise<Ru
 
     // retrain every (lambda, weight decay) candidate; choose on val groups when they exist
     const valGroups = hasGroups(data.val) ? data.val : undefined;
-    const trainCounts = data.train.spurious.every((v) => v >= 0) && data.train.labels.every((y) => y >= 0) ? groupCounts(data.train.labels, data.train.spurious, C, exp.task.spurious.values.length) : null;
+    const trainCounts = hasGroups(data.train) ? groupCounts(data.train.labels, data.train.spurious, C, exp.task.spurious.values.length) : null;
     const candidates = p.projectors.flatMap((pr, li) => retrain.weightDecay.map((wd) => ({ li, lambda: pr.lambda, wd })));
     const chosen = await ctx.step(
       'retrain',
