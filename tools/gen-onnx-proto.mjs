@@ -20,15 +20,28 @@ const pkg = JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8'));
 const js = readFileSync(path.join(pkgDir, 'dist/onnx_pb.js'), 'utf8');
 const m = js.match(/fileDesc\("([^"]+)"/);
 if (!m) throw new Error('no embedded descriptor found in onnx_pb.js');
-const fd = descriptor.FileDescriptorProto.toObject(
-  descriptor.FileDescriptorProto.decode(Buffer.from(m[1], 'base64')),
-  { enums: String, longs: String, defaults: false },
-);
+const fd = descriptor.FileDescriptorProto.toObject(descriptor.FileDescriptorProto.decode(Buffer.from(m[1], 'base64')), {
+  enums: String,
+  longs: String,
+  defaults: false,
+});
 
 const scalar = {
-  TYPE_DOUBLE: 'double', TYPE_FLOAT: 'float', TYPE_INT64: 'int64', TYPE_UINT64: 'uint64', TYPE_INT32: 'int32',
-  TYPE_FIXED64: 'fixed64', TYPE_FIXED32: 'fixed32', TYPE_BOOL: 'bool', TYPE_STRING: 'string', TYPE_BYTES: 'bytes',
-  TYPE_UINT32: 'uint32', TYPE_SFIXED32: 'sfixed32', TYPE_SFIXED64: 'sfixed64', TYPE_SINT32: 'sint32', TYPE_SINT64: 'sint64',
+  TYPE_DOUBLE: 'double',
+  TYPE_FLOAT: 'float',
+  TYPE_INT64: 'int64',
+  TYPE_UINT64: 'uint64',
+  TYPE_INT32: 'int32',
+  TYPE_FIXED64: 'fixed64',
+  TYPE_FIXED32: 'fixed32',
+  TYPE_BOOL: 'bool',
+  TYPE_STRING: 'string',
+  TYPE_BYTES: 'bytes',
+  TYPE_UINT32: 'uint32',
+  TYPE_SFIXED32: 'sfixed32',
+  TYPE_SFIXED64: 'sfixed64',
+  TYPE_SINT32: 'sint32',
+  TYPE_SINT64: 'sint64',
 };
 const label = { LABEL_OPTIONAL: 'optional', LABEL_REQUIRED: 'required', LABEL_REPEATED: 'repeated' };
 const typeName = (f) => scalar[f.type] ?? f.typeName.replace(/^\.onnx\./, '');

@@ -24,7 +24,9 @@ const MAX_BYTES = 60 * 1024 * 1024;
 // the second load check, from the unpacked VSIX, proves nothing needed was left out).
 const VSCODEIGNORE = [
   '**/*.map',
-  '**/*.d.ts', '**/*.d.cts', '**/*.d.mts',
+  '**/*.d.ts',
+  '**/*.d.cts',
+  '**/*.d.mts',
   'node_modules/onnxruntime-common/dist/esm/**', // the extension requires CommonJS
   'node_modules/onnxruntime-common/lib/**', // TypeScript sources
   'node_modules/onnxruntime-node/script/**', // install-time download scripts
@@ -32,11 +34,25 @@ const VSCODEIGNORE = [
   'node_modules/sharp/install/**',
 ];
 // Top-level files and folders of the extension that go into the VSIX when they exist.
-const CONTENT = ['dist', 'media', 'schemas', 'README.md', 'CHANGELOG.md', 'LICENSE', 'LICENSE.md', 'LICENSE.txt', 'package.nls.json', 'l10n'];
+const CONTENT = [
+  'dist',
+  'media',
+  'schemas',
+  'README.md',
+  'CHANGELOG.md',
+  'LICENSE',
+  'LICENSE.md',
+  'LICENSE.txt',
+  'package.nls.json',
+  'l10n',
+];
 
 const args = process.argv.slice(2);
 const flag = (name) => args.includes(name);
-const option = (name) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+const option = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
 
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const out = resolve(option('--out') ?? join(root, `${manifest.name}-${manifest.version}-${TARGET.vsce}.vsix`));
@@ -89,7 +105,10 @@ function pruneOnnxruntime(dir) {
   const binRoot = join(dir, 'bin');
   for (const napi of readdirSync(binRoot)) {
     for (const os of readdirSync(join(binRoot, napi))) {
-      if (os !== TARGET.os) { rmSync(join(binRoot, napi, os), { recursive: true }); continue; }
+      if (os !== TARGET.os) {
+        rmSync(join(binRoot, napi, os), { recursive: true });
+        continue;
+      }
       for (const arch of readdirSync(join(binRoot, napi, os))) {
         if (arch !== TARGET.arch) rmSync(join(binRoot, napi, os, arch), { recursive: true });
       }
@@ -133,7 +152,8 @@ const stage = mkdtempSync(join(tmpdir(), 'tldr-vsix-stage-'));
 const unpacked = mkdtempSync(join(tmpdir(), 'tldr-vsix-unpacked-'));
 try {
   for (const entry of CONTENT) {
-    if (existsSync(join(root, entry))) cpSync(join(root, entry), join(stage, entry), { recursive: true, filter: (src) => !src.endsWith('.map') });
+    if (existsSync(join(root, entry)))
+      cpSync(join(root, entry), join(stage, entry), { recursive: true, filter: (src) => !src.endsWith('.map') });
   }
   if (manifest.icon && existsSync(join(root, manifest.icon))) cpSync(join(root, manifest.icon), join(stage, manifest.icon));
 
@@ -141,10 +161,12 @@ try {
   delete staged.devDependencies;
   delete staged.scripts; // no vscode:prepublish: the bundle is already built
   delete staged.bin; // the npm CLI entry, not part of the extension
-  staged.dependencies = Object.fromEntries(NATIVE_DEPS.map((d) => {
-    if (!manifest.dependencies?.[d]) throw new Error(`${d} is not in package.json dependencies`);
-    return [d, manifest.dependencies[d]];
-  }));
+  staged.dependencies = Object.fromEntries(
+    NATIVE_DEPS.map((d) => {
+      if (!manifest.dependencies?.[d]) throw new Error(`${d} is not in package.json dependencies`);
+      return [d, manifest.dependencies[d]];
+    }),
+  );
   writeFileSync(join(stage, 'package.json'), JSON.stringify(staged, null, 2) + '\n');
 
   for (const [dir] of closure(NATIVE_DEPS)) {

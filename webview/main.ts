@@ -8,7 +8,16 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
-import { parseHostMessage, type DocState, type HostToWebview, type JobView, type ResultView, type WebviewToHost, type WordListKindId, type SetupFieldView } from '../src/protocol/webview';
+import {
+  parseHostMessage,
+  type DocState,
+  type HostToWebview,
+  type JobView,
+  type ResultView,
+  type WebviewToHost,
+  type WordListKindId,
+  type SetupFieldView,
+} from '../src/protocol/webview';
 import type { SetupCheck, WordScore } from '../src/protocol/events';
 import { button, h, replaceChildren, svg } from './dom';
 import { margin, orderRows, pct, type SortMode } from './format';
@@ -29,7 +38,11 @@ interface UiState {
   scrollY: number;
 }
 const saved = vscode.getState() as Partial<UiState> | undefined;
-const ui: UiState = { tab: typeof saved?.tab === 'number' ? saved.tab : 0, sort: saved?.sort === 'weakest' ? 'weakest' : 'file', scrollY: typeof saved?.scrollY === 'number' ? saved.scrollY : 0 };
+const ui: UiState = {
+  tab: typeof saved?.tab === 'number' ? saved.tab : 0,
+  sort: saved?.sort === 'weakest' ? 'weakest' : 'file',
+  scrollY: typeof saved?.scrollY === 'number' ? saved.scrollY : 0,
+};
 const saveUi = () => vscode.setState(ui);
 
 // ---- data from the host
@@ -144,12 +157,19 @@ function showNotice(level: 'info' | 'warn' | 'error', message: string): void {
 }
 
 function renderTitle(): void {
-  replaceChildren(title, doc?.ok && doc.name ? doc.name : (doc?.fileName ?? ''), doc?.ok && doc.name ? h('span', { class: 'muted' }, ` · ${doc.fileName}`) : null);
+  replaceChildren(
+    title,
+    doc?.ok && doc.name ? doc.name : (doc?.fileName ?? ''),
+    doc?.ok && doc.name ? h('span', { class: 'muted' }, ` · ${doc.fileName}`) : null,
+  );
 }
 
 function renderTrust(): void {
   trustBanner.hidden = trusted;
-  replaceChildren(trustBanner, 'Restricted Mode: words can be edited, but scoring, runs and model checks need a trusted workspace (no model is loaded here).');
+  replaceChildren(
+    trustBanner,
+    'Restricted Mode: words can be edited, but scoring, runs and model checks need a trusted workspace (no model is loaded here).',
+  );
 }
 
 function renderJob(): void {
@@ -158,8 +178,16 @@ function renderJob(): void {
     return;
   }
   jobBar.hidden = false;
-  const bar = h('vscode-progress-bar', { props: job.percent !== undefined ? { value: job.percent, max: 100 } : { indeterminate: true }, attrs: { 'aria-label': job.label } });
-  replaceChildren(jobBar, h('span', { class: 'job-label' }, job.label, job.percent !== undefined ? ` · ${Math.floor(job.percent)}%` : ''), job.message ? h('span', { class: 'muted' }, ` ${job.message}`) : null, bar);
+  const bar = h('vscode-progress-bar', {
+    props: job.percent !== undefined ? { value: job.percent, max: 100 } : { indeterminate: true },
+    attrs: { 'aria-label': job.label },
+  });
+  replaceChildren(
+    jobBar,
+    h('span', { class: 'job-label' }, job.label, job.percent !== undefined ? ` · ${Math.floor(job.percent)}%` : ''),
+    job.message ? h('span', { class: 'muted' }, ` ${job.message}`) : null,
+    bar,
+  );
 }
 
 // ---- Words
@@ -189,7 +217,8 @@ function restoreInputs(s: ReturnType<typeof captureInputs>): void {
 }
 
 function renderWordsToolbarState(): void {
-  for (const el of Array.from(wordsPanel.querySelectorAll<HTMLElement & { disabled: boolean }>('[data-needs-idle]'))) el.disabled = busy() || !trusted;
+  for (const el of Array.from(wordsPanel.querySelectorAll<HTMLElement & { disabled: boolean }>('[data-needs-idle]')))
+    el.disabled = busy() || !trusted;
 }
 
 function renderWords(): void {
@@ -204,37 +233,74 @@ function renderWords(): void {
   }
   const d = doc;
   const all: { list: WordListKindId; group: string; index: number; text: string }[] = [];
-  for (const list of ['targets', 'spurious'] as const) for (const [group, entries] of Object.entries(d.words[list])) entries.forEach((e, index) => all.push({ list, group, index, text: e.text }));
+  for (const list of ['targets', 'spurious'] as const)
+    for (const [group, entries] of Object.entries(d.words[list]))
+      entries.forEach((e, index) => all.push({ list, group, index, text: e.text }));
   const scored = all.map((w) => scoreOf(w.list, w.group, w.index, w.text));
   const failing = scored.filter((s) => s && !s.pass).length;
   const unscored = scored.filter((s) => !s).length;
 
   const sortSelect = h(
     'select',
-    { testid: 'sort-words', attrs: { 'aria-label': 'Sort words' }, on: { change: (e) => ((ui.sort = (e.target as HTMLSelectElement).value as SortMode), saveUi(), renderWords()) } },
+    {
+      testid: 'sort-words',
+      attrs: { 'aria-label': 'Sort words' },
+      on: { change: (e) => ((ui.sort = (e.target as HTMLSelectElement).value as SortMode), saveUi(), renderWords()) },
+    },
     h('option', { props: { value: 'file', selected: ui.sort === 'file' } }, 'File order'),
     h('option', { props: { value: 'weakest', selected: ui.sort === 'weakest' } }, 'Weakest margin first'),
   );
   const toolbar = h(
     'div',
     { class: 'toolbar' },
-    button('Score words', { testid: 'score-words', attrs: { 'data-needs-idle': '', title: 'Score every word with CLIP and the classifier (in the background)' }, on: { click: () => send({ type: 'scoreWords' }) } }),
+    button('Score words', {
+      testid: 'score-words',
+      attrs: { 'data-needs-idle': '', title: 'Score every word with CLIP and the classifier (in the background)' },
+      on: { click: () => send({ type: 'scoreWords' }) },
+    }),
     button('Generate words', {
       testid: 'generate-words',
       secondary: true,
       attrs: { 'data-needs-idle': '', title: llmAvailable ? 'Ask the LLM for more words for every list' : 'No LLM available' },
       on: { click: () => send({ type: 'generateWords' }) },
     }),
-    button('Remove failing words', { testid: 'remove-failing', secondary: true, attrs: { title: 'Remove every scored, failing, unlocked word (undo with Ctrl+Z)' }, on: { click: () => send({ type: 'removeFailing' }) } }),
+    button('Remove failing words', {
+      testid: 'remove-failing',
+      secondary: true,
+      attrs: { title: 'Remove every scored, failing, unlocked word (undo with Ctrl+Z)' },
+      on: { click: () => send({ type: 'removeFailing' }) },
+    }),
     h('label', { class: 'sort' }, 'Sort ', sortSelect),
     h('span', { class: 'muted summary', testid: 'words-summary' }, `${all.length} words · ${failing} failing · ${unscored} unscored`),
   );
 
   const sections: Node[] = [toolbar];
-  if (d.problems) sections.push(h('details', { class: 'banner warn', testid: 'doc-problems' }, h('summary', {}, 'The experiment file has problems (runs will refuse it until they are fixed)'), h('pre', {}, d.problems)));
-  sections.push(h('h2', {}, 'Class words'), h('p', { class: 'muted hint' }, 'Words that describe each class. A word passes when its CLIP anchor margin and the classifier\u2019s logit margin are both positive.'));
+  if (d.problems)
+    sections.push(
+      h(
+        'details',
+        { class: 'banner warn', testid: 'doc-problems' },
+        h('summary', {}, 'The experiment file has problems (runs will refuse it until they are fixed)'),
+        h('pre', {}, d.problems),
+      ),
+    );
+  sections.push(
+    h('h2', {}, 'Class words'),
+    h(
+      'p',
+      { class: 'muted hint' },
+      'Words that describe each class. A word passes when its CLIP anchor margin and the classifier\u2019s logit margin are both positive.',
+    ),
+  );
   for (const group of Object.keys(d.words.targets)) sections.push(wordTable('targets', group, d.words.targets[group]!));
-  sections.push(h('h2', {}, `Spurious words: ${d.spuriousName || 'attribute'}`), h('p', { class: 'muted hint' }, 'Words for each value of the spurious attribute. A word passes when its CLIP anchor margin is positive.'));
+  sections.push(
+    h('h2', {}, `Spurious words: ${d.spuriousName || 'attribute'}`),
+    h(
+      'p',
+      { class: 'muted hint' },
+      'Words for each value of the spurious attribute. A word passes when its CLIP anchor margin is positive.',
+    ),
+  );
   for (const group of Object.keys(d.words.spurious)) sections.push(wordTable('spurious', group, d.words.spurious[group]!));
   replaceChildren(wordsPanel, ...sections);
   renderWordsToolbarState();
@@ -243,11 +309,25 @@ function renderWords(): void {
 
 function badge(kind: 'clip' | 'logit', value: number | undefined, score: WordScore | undefined, list: WordListKindId): HTMLElement {
   const testid = kind === 'clip' ? 'clip-badge' : 'logit-badge';
-  if (kind === 'logit' && list === 'spurious') return h('span', { class: 'badge na', testid, attrs: { 'data-pass': 'na', title: 'Not used for spurious words' } }, 'n/a');
-  if (!score || value === undefined) return h('span', { class: 'badge unscored', testid, attrs: { 'data-pass': 'unscored', title: 'Not scored yet: press "Score words"' } }, '–');
+  if (kind === 'logit' && list === 'spurious')
+    return h('span', { class: 'badge na', testid, attrs: { 'data-pass': 'na', title: 'Not used for spurious words' } }, 'n/a');
+  if (!score || value === undefined)
+    return h(
+      'span',
+      { class: 'badge unscored', testid, attrs: { 'data-pass': 'unscored', title: 'Not scored yet: press "Score words"' } },
+      '–',
+    );
   const pass = value > 0;
   const what = kind === 'clip' ? 'CLIP anchor margin' : 'classifier logit margin';
-  return h('span', { class: `badge ${pass ? 'pass' : 'fail'}`, testid, attrs: { 'data-pass': String(pass), title: `${what}: ${value.toFixed(4)}${!pass && score.reason ? `\n${score.reason}` : ''}` } }, `${pass ? '✓' : '✗'} ${margin(value)}`);
+  return h(
+    'span',
+    {
+      class: `badge ${pass ? 'pass' : 'fail'}`,
+      testid,
+      attrs: { 'data-pass': String(pass), title: `${what}: ${value.toFixed(4)}${!pass && score.reason ? `\n${score.reason}` : ''}` },
+    },
+    `${pass ? '✓' : '✗'} ${margin(value)}`,
+  );
 }
 
 function wordTable(list: WordListKindId, group: string, entries: { text: string; source: 'llm' | 'user'; locked: boolean }[]): HTMLElement {
@@ -276,7 +356,10 @@ function wordTable(list: WordListKindId, group: string, entries: { text: string;
 
   const body = h('tbody', {});
   for (const r of rows) body.appendChild(wordRow(list, group, r));
-  if (rows.length === 0) body.appendChild(h('tr', { class: 'empty' }, h('td', { attrs: { colspan: '6' }, class: 'muted' }, 'No words yet: add some below or generate them.')));
+  if (rows.length === 0)
+    body.appendChild(
+      h('tr', { class: 'empty' }, h('td', { attrs: { colspan: '6' }, class: 'muted' }, 'No words yet: add some below or generate them.')),
+    );
 
   return h(
     'section',
@@ -311,12 +394,28 @@ function wordTable(list: WordListKindId, group: string, entries: { text: string;
         ),
       ),
       body,
-      h('tfoot', {}, h('tr', { class: 'add-row' }, h('td', { attrs: { colspan: '6' } }, h('div', { class: 'add' }, addInput, button('Add', { testid: 'add-word-button', secondary: true, on: { click: add } }))))),
+      h(
+        'tfoot',
+        {},
+        h(
+          'tr',
+          { class: 'add-row' },
+          h(
+            'td',
+            { attrs: { colspan: '6' } },
+            h('div', { class: 'add' }, addInput, button('Add', { testid: 'add-word-button', secondary: true, on: { click: add } })),
+          ),
+        ),
+      ),
     ),
   );
 }
 
-function wordRow(list: WordListKindId, group: string, r: { text: string; source: 'llm' | 'user'; locked: boolean; index: number; score: WordScore | undefined }): HTMLElement {
+function wordRow(
+  list: WordListKindId,
+  group: string,
+  r: { text: string; source: 'llm' | 'user'; locked: boolean; index: number; score: WordScore | undefined },
+): HTMLElement {
   const isEditing = editing?.list === list && editing.group === group && editing.index === r.index;
   const startEdit = () => {
     editing = { list, group, index: r.index };
@@ -328,13 +427,19 @@ function wordRow(list: WordListKindId, group: string, r: { text: string; source:
   let wordCell: HTMLElement;
   if (isEditing) {
     let done = false;
-    const input = h('input', { testid: 'word-input', class: 'text-input', attrs: { 'data-key': `edit:${list}:${group}:${r.index}`, 'aria-label': 'Edit word', maxlength: '200' }, props: { value: r.text } });
+    const input = h('input', {
+      testid: 'word-input',
+      class: 'text-input',
+      attrs: { 'data-key': `edit:${list}:${group}:${r.index}`, 'aria-label': 'Edit word', maxlength: '200' },
+      props: { value: r.text },
+    });
     const commit = (save: boolean) => {
       if (done) return;
       done = true;
       editing = null;
       const newText = input.value.trim();
-      if (save && newText && newText !== r.text) send({ type: 'edit', edit: { op: 'update', list, group, index: r.index, text: r.text, newText } });
+      if (save && newText && newText !== r.text)
+        send({ type: 'edit', edit: { op: 'update', list, group, index: r.index, text: r.text, newText } });
       renderWords();
     };
     input.addEventListener('keydown', (e) => {
@@ -345,17 +450,32 @@ function wordRow(list: WordListKindId, group: string, r: { text: string; source:
     wordCell = h('td', { class: 'col-word' }, input);
   } else {
     const reason = r.score && !r.score.pass && r.score.reason ? h('div', { testid: 'word-reason', class: 'reason' }, r.score.reason) : null;
-    wordCell = h('td', { class: 'col-word', on: { dblclick: startEdit } }, h('span', { testid: 'word-text', class: 'word', attrs: { title: 'Double-click to edit' } }, r.text), reason);
+    wordCell = h(
+      'td',
+      { class: 'col-word', on: { dblclick: startEdit } },
+      h('span', { testid: 'word-text', class: 'word', attrs: { title: 'Double-click to edit' } }, r.text),
+      reason,
+    );
   }
   const lock = h('vscode-checkbox', {
     testid: 'lock-word',
     props: { checked: r.locked },
     attrs: { 'aria-label': r.locked ? 'Unlock' : 'Lock', title: 'Locked words are kept by "Remove failing words" and by regeneration' },
-    on: { change: (e) => send({ type: 'edit', edit: { op: 'lock', list, group, index: r.index, text: r.text, locked: (e.target as HTMLInputElement).checked } }) },
+    on: {
+      change: (e) =>
+        send({
+          type: 'edit',
+          edit: { op: 'lock', list, group, index: r.index, text: r.text, locked: (e.target as HTMLInputElement).checked },
+        }),
+    },
   });
   return h(
     'tr',
-    { testid: 'word-row', class: r.score ? (r.score.pass ? 'pass' : 'fail') : 'unscored', attrs: { 'data-word': r.text, 'data-pass': r.score ? String(r.score.pass) : 'unscored' } },
+    {
+      testid: 'word-row',
+      class: r.score ? (r.score.pass ? 'pass' : 'fail') : 'unscored',
+      attrs: { 'data-word': r.text, 'data-pass': r.score ? String(r.score.pass) : 'unscored' },
+    },
     wordCell,
     h('td', {}, badge('clip', r.score?.clipMargin, r.score, list)),
     h('td', {}, badge('logit', r.score?.logitMargin, r.score, list)),
@@ -365,7 +485,12 @@ function wordRow(list: WordListKindId, group: string, r: { text: string; source:
       'td',
       { class: 'col-actions' },
       button('Edit', { testid: 'edit-word', secondary: true, attrs: { title: 'Edit this word' }, on: { click: startEdit } }),
-      button('Delete', { testid: 'delete-word', secondary: true, attrs: { title: 'Delete this word' }, on: { click: () => send({ type: 'edit', edit: { op: 'delete', list, group, index: r.index, text: r.text } }) } }),
+      button('Delete', {
+        testid: 'delete-word',
+        secondary: true,
+        attrs: { title: 'Delete this word' },
+        on: { click: () => send({ type: 'edit', edit: { op: 'delete', list, group, index: r.index, text: r.text } }) },
+      }),
     ),
   );
 }
@@ -376,12 +501,25 @@ function renderSetup(): void {
   const parts: Node[] = [];
   if (doc && !doc.ok) parts.push(h('div', { class: 'banner error' }, doc.error));
   if (doc?.ok) {
-    parts.push(h('h2', {}, 'Models and data'), h('p', { class: 'muted hint' }, 'Paths are relative to the experiment file. Changes edit the JSON document (undo with Ctrl+Z).'));
+    parts.push(
+      h('h2', {}, 'Models and data'),
+      h('p', { class: 'muted hint' }, 'Paths are relative to the experiment file. Changes edit the JSON document (undo with Ctrl+Z).'),
+    );
     const grid = h('div', { class: 'setup-grid' });
     for (const f of doc.setup) grid.append(...setupField(f));
     parts.push(grid);
   }
-  const checksHead = h('div', { class: 'group-head' }, h('h2', {}, 'Checks'), button('Check again', { testid: 'check-setup', secondary: true, disabled: !trusted, on: { click: () => send({ type: 'checkSetup' }) } }));
+  const checksHead = h(
+    'div',
+    { class: 'group-head' },
+    h('h2', {}, 'Checks'),
+    button('Check again', {
+      testid: 'check-setup',
+      secondary: true,
+      disabled: !trusted,
+      on: { click: () => send({ type: 'checkSetup' }) },
+    }),
+  );
   parts.push(checksHead, h('p', { class: 'muted hint' }, 'Run against the saved file.'));
   if (setup.error) parts.push(h('div', { class: 'banner warn', testid: 'setup-error' }, setup.error));
   else if (!setup.checks) parts.push(h('p', { class: 'muted' }, 'Checking…'));
@@ -389,7 +527,15 @@ function renderSetup(): void {
     const list = h('ul', { class: 'checks' });
     for (const c of setup.checks) {
       const icon = c.status === 'ok' ? '✓' : c.status === 'warn' ? '!' : '✗';
-      list.appendChild(h('li', { testid: 'setup-check', class: `check ${c.status}`, attrs: { 'data-status': c.status, 'data-check': c.id } }, h('span', { class: 'check-icon', attrs: { 'aria-hidden': 'true' } }, icon), h('span', { class: 'check-label' }, c.label), h('span', { class: 'check-msg' }, c.message)));
+      list.appendChild(
+        h(
+          'li',
+          { testid: 'setup-check', class: `check ${c.status}`, attrs: { 'data-status': c.status, 'data-check': c.id } },
+          h('span', { class: 'check-icon', attrs: { 'aria-hidden': 'true' } }, icon),
+          h('span', { class: 'check-label' }, c.label),
+          h('span', { class: 'check-msg' }, c.message),
+        ),
+      );
     }
     parts.push(list);
   }
@@ -401,7 +547,16 @@ function setupField(f: SetupFieldView): HTMLElement[] {
   const input = h('input', {
     class: 'text-input',
     testid: 'setup-path',
-    attrs: { 'data-field': f.id, placeholder: f.id === 'val' || f.id === 'test' ? 'image list with group labels' : f.id === 'captions' ? 'image-caption pairs for the modality gap' : 'required', 'aria-label': f.label },
+    attrs: {
+      'data-field': f.id,
+      placeholder:
+        f.id === 'val' || f.id === 'test'
+          ? 'image list with group labels'
+          : f.id === 'captions'
+            ? 'image-caption pairs for the modality gap'
+            : 'required',
+      'aria-label': f.label,
+    },
     props: { value: f.value },
     on: {
       change: () => {
@@ -413,7 +568,12 @@ function setupField(f: SetupFieldView): HTMLElement[] {
   return [
     h('label', { class: 'setup-label' }, f.label, f.optional ? h('span', { class: 'muted' }, ' (optional)') : null),
     input,
-    button(f.kind === 'folder' ? 'Choose folder…' : 'Choose file…', { testid: 'pick-path', secondary: true, attrs: { 'data-field': f.id }, on: { click: () => send({ type: 'pickPath', field: f.id }) } }),
+    button(f.kind === 'folder' ? 'Choose folder…' : 'Choose file…', {
+      testid: 'pick-path',
+      secondary: true,
+      attrs: { 'data-field': f.id },
+      on: { click: () => send({ type: 'pickPath', field: f.id }) },
+    }),
   ];
 }
 
@@ -422,12 +582,22 @@ function setupField(f: SetupFieldView): HTMLElement[] {
 function renderResults(): void {
   const startBtn = button('Start retraining', { testid: 'start-run', disabled: !trusted, on: { click: () => send({ type: 'startRun' }) } });
   if (!results) {
-    replaceChildren(resultsPanel, h('p', { class: 'muted' }, 'No run yet. Score the words, then start retraining; the per-group accuracy of the last run shows here.'), startBtn);
+    replaceChildren(
+      resultsPanel,
+      h('p', { class: 'muted' }, 'No run yet. Score the words, then start retraining; the per-group accuracy of the last run shows here.'),
+      startBtn,
+    );
     return;
   }
   const r = results;
   const parts: Node[] = [
-    h('div', { class: 'group-head' }, h('h2', {}, `Run ${r.runId}`), h('span', { class: `status ${r.status}`, testid: 'run-status' }, r.status), r.split ? h('span', { class: 'muted' }, `${r.split} split`) : null),
+    h(
+      'div',
+      { class: 'group-head' },
+      h('h2', {}, `Run ${r.runId}`),
+      h('span', { class: `status ${r.status}`, testid: 'run-status' }, r.status),
+      r.split ? h('span', { class: 'muted' }, `${r.split} split`) : null,
+    ),
   ];
   if (r.error) parts.push(h('div', { class: 'banner error' }, r.error));
   const m = r.metrics;
@@ -438,20 +608,56 @@ function renderResults(): void {
     const body = h('tbody', {});
     for (const g of m.erm.groups) {
       body.appendChild(
-        h('tr', { testid: 'result-row', attrs: { 'data-group': `${g.label}/${g.spurious}` } }, h('th', { attrs: { scope: 'row' } }, `${g.label} on ${g.spurious}`), h('td', { class: 'num' }, String(g.n)), h('td', { class: 'num' }, pct(g.accuracy)), h('td', { class: 'num' }, pct(tl.get(key(g))?.accuracy)), h('td', { class: 'num' }, m.dfr ? pct(df.get(key(g))?.accuracy) : '–')),
+        h(
+          'tr',
+          { testid: 'result-row', attrs: { 'data-group': `${g.label}/${g.spurious}` } },
+          h('th', { attrs: { scope: 'row' } }, `${g.label} on ${g.spurious}`),
+          h('td', { class: 'num' }, String(g.n)),
+          h('td', { class: 'num' }, pct(g.accuracy)),
+          h('td', { class: 'num' }, pct(tl.get(key(g))?.accuracy)),
+          h('td', { class: 'num' }, m.dfr ? pct(df.get(key(g))?.accuracy) : '–'),
+        ),
       );
     }
     const foot = h(
       'tbody',
       { class: 'summary-rows' },
-      h('tr', { testid: 'result-worst', class: 'strong' }, h('th', { attrs: { scope: 'row' } }, 'Worst group'), h('td', {}), h('td', { class: 'num' }, pct(m.erm.worstGroup)), h('td', { class: 'num' }, pct(m.tldr.worstGroup)), h('td', { class: 'num' }, pct(m.dfr?.worstGroup))),
-      h('tr', { testid: 'result-average' }, h('th', { attrs: { scope: 'row' } }, 'Average'), h('td', {}), h('td', { class: 'num' }, pct(m.erm.average)), h('td', { class: 'num' }, pct(m.tldr.average)), h('td', { class: 'num' }, pct(m.dfr?.average))),
+      h(
+        'tr',
+        { testid: 'result-worst', class: 'strong' },
+        h('th', { attrs: { scope: 'row' } }, 'Worst group'),
+        h('td', {}),
+        h('td', { class: 'num' }, pct(m.erm.worstGroup)),
+        h('td', { class: 'num' }, pct(m.tldr.worstGroup)),
+        h('td', { class: 'num' }, pct(m.dfr?.worstGroup)),
+      ),
+      h(
+        'tr',
+        { testid: 'result-average' },
+        h('th', { attrs: { scope: 'row' } }, 'Average'),
+        h('td', {}),
+        h('td', { class: 'num' }, pct(m.erm.average)),
+        h('td', { class: 'num' }, pct(m.tldr.average)),
+        h('td', { class: 'num' }, pct(m.dfr?.average)),
+      ),
     );
     parts.push(
       h(
         'table',
         { testid: 'results-table', class: 'results' },
-        h('thead', {}, h('tr', {}, h('th', {}, 'Group'), h('th', { class: 'num' }, 'n'), h('th', { class: 'num' }, 'ERM head'), h('th', { class: 'num' }, 'TLDR head'), h('th', { class: 'num' }, 'DFR reference'))),
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', {}, 'Group'),
+            h('th', { class: 'num' }, 'n'),
+            h('th', { class: 'num' }, 'ERM head'),
+            h('th', { class: 'num' }, 'TLDR head'),
+            h('th', { class: 'num' }, 'DFR reference'),
+          ),
+        ),
         body,
         foot,
       ),
@@ -464,8 +670,18 @@ function renderResults(): void {
     h(
       'div',
       { class: 'toolbar' },
-      button('Open report.md', { testid: 'open-report', secondary: true, disabled: !r.hasReport, on: { click: () => send({ type: 'openArtifact', what: 'report', runId: r.runId }) } }),
-      button('Show exported model', { testid: 'open-model', secondary: true, disabled: !r.hasModel, on: { click: () => send({ type: 'openArtifact', what: 'model', runId: r.runId }) } }),
+      button('Open report.md', {
+        testid: 'open-report',
+        secondary: true,
+        disabled: !r.hasReport,
+        on: { click: () => send({ type: 'openArtifact', what: 'report', runId: r.runId }) },
+      }),
+      button('Show exported model', {
+        testid: 'open-model',
+        secondary: true,
+        disabled: !r.hasModel,
+        on: { click: () => send({ type: 'openArtifact', what: 'model', runId: r.runId }) },
+      }),
       startBtn,
     ),
   );
@@ -486,7 +702,14 @@ function chart(m: NonNullable<ResultView['metrics']>): SVGElement {
   const top = 24;
   const height = top + m.erm.groups.length * groupH + 8;
   const width = labelW + barW + 70;
-  const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', class: 'chart', 'data-testid': 'results-chart' });
+  const root = svg('svg', {
+    viewBox: `0 0 ${width} ${height}`,
+    width,
+    height,
+    role: 'img',
+    class: 'chart',
+    'data-testid': 'results-chart',
+  });
   root.appendChild(svg('title', {}, 'Per-group accuracy by head'));
   // legend
   heads.forEach((hd, i) => {
@@ -500,7 +723,13 @@ function chart(m: NonNullable<ResultView['metrics']>): SVGElement {
       const acc = hd.metrics.groups.find((x) => x.label === g.label && x.spurious === g.spurious)?.accuracy ?? 0;
       const y = y0 + hi * (barH + 2);
       root.appendChild(svg('rect', { x: labelW, y, width: barW, height: barH, class: 'bar-track' }));
-      root.appendChild(svg('rect', { x: labelW, y, width: Math.max(0, Math.min(1, acc)) * barW, height: barH, class: hd.cls }, svg('title', {}, `${hd.name}: ${pct(acc)}`)));
+      root.appendChild(
+        svg(
+          'rect',
+          { x: labelW, y, width: Math.max(0, Math.min(1, acc)) * barW, height: barH, class: hd.cls },
+          svg('title', {}, `${hd.name}: ${pct(acc)}`),
+        ),
+      );
       root.appendChild(svg('text', { x: labelW + barW + 6, y: y + barH - 2, class: 'chart-text small' }, pct(acc)));
     });
   });

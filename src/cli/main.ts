@@ -36,14 +36,14 @@ const commands: Record<string, (argv: string[], io: CliIo) => Promise<number>> =
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h') return io.stdout(USAGE), name ? EXIT.ok : EXIT.usage;
-  if (name === '--version') return io.stdout(PACKAGE_VERSION + '\n'), EXIT.ok;
+  if (!name || name === '--help' || name === '-h') return (io.stdout(USAGE), name ? EXIT.ok : EXIT.usage);
+  if (name === '--version') return (io.stdout(PACKAGE_VERSION + '\n'), EXIT.ok);
   const command = commands[name];
-  if (!command) return io.stderr(`unknown command "${name}"\n\n${USAGE}`), EXIT.usage;
+  if (!command) return (io.stderr(`unknown command "${name}"\n\n${USAGE}`), EXIT.usage);
   try {
     return await command(rest, io);
   } catch (err) {
-    if (isAbortError(err)) return io.stderr('cancelled\n'), EXIT.cancelled;
+    if (isAbortError(err)) return (io.stderr('cancelled\n'), EXIT.cancelled);
     if (err instanceof InputError || (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       io.stderr(`error: ${(err as Error).message}\n`);
       return EXIT.usage;
@@ -57,7 +57,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 export function cliEntry(): void {
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
-  const io: CliIo = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s), env: process.env, signal: controller.signal };
+  const io: CliIo = {
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+    env: process.env,
+    signal: controller.signal,
+  };
   main(process.argv.slice(2), io).then((code) => {
     process.exitCode = code;
   });

@@ -13,7 +13,9 @@ export async function createSession(model: string | Uint8Array, label: string, o
       graphOptimizationLevel: 'all',
     });
   } catch (err) {
-    throw new InputError(`${label}: onnxruntime cannot load this model (${(err as Error).message.split('\n')[0]}). Check that it is a valid ONNX file exported with opset <= 21.`);
+    throw new InputError(
+      `${label}: onnxruntime cannot load this model (${(err as Error).message.split('\n')[0]}). Check that it is a valid ONNX file exported with opset <= 21.`,
+    );
   }
 }
 

@@ -46,7 +46,9 @@ async function prepare(ctx: StepContext, lambdas: number[]): Promise<Prepared> {
     async () => {
       const [classifier, clip] = await Promise.all([loadClassifier(ctx), loadClipModels(ctx)]);
       if (classifier.info.numClasses !== exp.task.classes.length) {
-        throw new InputError(`${classifier.path}: the classifier has ${classifier.info.numClasses} outputs but task.classes lists ${exp.task.classes.length} classes. List the classes in the model's output order.`);
+        throw new InputError(
+          `${classifier.path}: the classifier has ${classifier.info.numClasses} outputs but task.classes lists ${exp.task.classes.length} classes. List the classes in the model's output order.`,
+        );
       }
       const data = await encodeData(ctx, { classifier: classifier.encoder, clip: clip.imageEncoder });
       return { classifier, clip, data };
@@ -63,7 +65,11 @@ async function prepare(ctx: StepContext, lambdas: number[]): Promise<Prepared> {
   const trainClasses = Int32Array.from(train.labels, (y, i) => (y >= 0 ? y : ermPred[i]));
   const normalize = exp.settings.normalize === 'clip';
 
-  const gap = await ctx.step('gap', () => computeGap(ctx, data, clip, trainClasses, normalize), (g) => `|g| = ${g.norm.toFixed(3)} from ${g.pairs} ${g.source === 'captions' ? 'caption pairs' : 'training images'}`);
+  const gap = await ctx.step(
+    'gap',
+    () => computeGap(ctx, data, clip, trainClasses, normalize),
+    (g) => `|g| = ${g.norm.toFixed(3)} from ${g.pairs} ${g.source === 'captions' ? 'caption pairs' : 'training images'}`,
+  );
 
   let relu = exp.settings.relu === 'on';
   if (exp.settings.relu === 'auto') relu = train.features.every((v) => v >= 0);
@@ -72,7 +78,11 @@ async function prepare(ctx: StepContext, lambdas: number[]): Promise<Prepared> {
     async () => {
       const X = Float64Array.from(normalize ? l2normalizeRows(train.clip!, d) : train.clip!);
       const Y = Float64Array.from(train.features);
-      ctx.log('info', `fitting P: ${d} -> ${D} on ${train.n} training images, ReLU ${relu ? 'on' : 'off'}${exp.settings.relu === 'auto' ? ' (auto: features are ' + (relu ? 'non-negative' : 'signed') + ')' : ''}`, 'projector');
+      ctx.log(
+        'info',
+        `fitting P: ${d} -> ${D} on ${train.n} training images, ReLU ${relu ? 'on' : 'off'}${exp.settings.relu === 'auto' ? ' (auto: features are ' + (relu ? 'non-negative' : 'signed') + ')' : ''}`,
+        'projector',
+      );
       // X^T X and X^T Y do not depend on lambda: computed once for every candidate
       const moments = await projectorMomentsAsync(X, Y, train.n, d, D);
       const out: { lambda: number; P: Projector }[] = [];
@@ -96,14 +106,27 @@ async function scoreAll(p: Prepared, items: WordItem[]): Promise<WordScore[][]> 
   const d = clip.model.dim;
   const D = classifier.info.featureDim;
   const C = C_of(ctx.loaded);
-  if (items.length === 0) throw new InputError(`${ctx.loaded.file}: the experiment has no words. Add words under words.targets and words.spurious (or generate them).`);
+  if (items.length === 0)
+    throw new InputError(
+      `${ctx.loaded.file}: the experiment has no words. Add words under words.targets and words.spurious (or generate them).`,
+    );
   const neutral = [exp.task.neutralPrompt];
   const words = [...new Set(items.map((i) => i.word))];
-  const emb = await embedPrompts(clip.model, ctx.cache, clip.textNamespace, words, neutral, { signal: ctx.signal, onProgress: (done, total) => ctx.progress('score-words', done, total) });
+  const emb = await embedPrompts(clip.model, ctx.cache, clip.textNamespace, words, neutral, {
+    signal: ctx.signal,
+    onProgress: (done, total) => ctx.progress('score-words', done, total),
+  });
   const rowOf = new Map(words.map((w, i) => [w, i]));
   const E = new Float32Array(items.length * d);
   items.forEach((it, i) => E.set(emb.data.subarray(rowOf.get(it.word)! * d, (rowOf.get(it.word)! + 1) * d), i * d));
-  const anchors = await embedPrompts(clip.model, ctx.cache, clip.textNamespace, [...exp.task.targetAnchors, ...exp.task.spuriousAnchors], ['{}'], { signal: ctx.signal });
+  const anchors = await embedPrompts(
+    clip.model,
+    ctx.cache,
+    clip.textNamespace,
+    [...exp.task.targetAnchors, ...exp.task.spuriousAnchors],
+    ['{}'],
+    { signal: ctx.signal },
+  );
   const nT = exp.task.targetAnchors.length;
   const targetAnchors = anchors.data.slice(0, nT * d);
   const spuriousAnchors = anchors.data.slice(nT * d);
@@ -111,7 +134,16 @@ async function scoreAll(p: Prepared, items: WordItem[]): Promise<WordScore[][]> 
   return p.projectors.map(({ P }) => {
     const feats = project(forProjection, items.length, P.W, P.b, d, D, p.relu);
     const z = logits(classifier.info.weight, classifier.info.bias, feats, items.length, D, C);
-    return scoreWordItems({ items, embeddings: E, d, targetAnchors, spuriousAnchors, logits: z, classes: C, tokenizer: clip.model.tokenizer });
+    return scoreWordItems({
+      items,
+      embeddings: E,
+      d,
+      targetAnchors,
+      spuriousAnchors,
+      logits: z,
+      classes: C,
+      tokenizer: clip.model.tokenizer,
+    });
   });
 }
 
@@ -171,20 +203,38 @@ export async function runPipeline(file: string, opts: EngineOptions): Promise<Ru
     record.relu = p.relu;
 
     const items = collectWords(exp);
-    const scoresPerLambda = await ctx.step('score-words', () => scoreAll(p, items), (s) => summarizeScores(s[0]));
+    const scoresPerLambda = await ctx.step(
+      'score-words',
+      () => scoreAll(p, items),
+      (s) => summarizeScores(s[0]),
+    );
 
     // text-set: embeddings of every accepted word under the templates, and one set per lambda
-    const templates = retrain.templateAugmentation && exp.settings.templates === 'openai80' ? OPENAI_IMAGENET_TEMPLATES : [exp.task.neutralPrompt];
+    const templates =
+      retrain.templateAugmentation && exp.settings.templates === 'openai80' ? OPENAI_IMAGENET_TEMPLATES : [exp.task.neutralPrompt];
     const sets = await ctx.step(
       'text-set',
       async () => {
         const accepted = scoresPerLambda.map((scores) => acceptedWords(items, scores, exp));
         accepted.forEach((a, li) => {
-          a.targets.forEach((w, c) => { if (!w.length) throw new InputError(`${loaded.file}: no target word of class "${exp.task.classes[c]}" passes validation${p.projectors.length > 1 ? ` (lambda ${p.projectors[li].lambda})` : ''}. Add words to words.targets["${exp.task.classes[c]}"] and score them.`); });
-          a.spurious.forEach((w, v) => { if (!w.length) throw new InputError(`${loaded.file}: no spurious word of "${exp.task.spurious.values[v]}" passes validation. Add words to words.spurious["${exp.task.spurious.values[v]}"] and score them.`); });
+          a.targets.forEach((w, c) => {
+            if (!w.length)
+              throw new InputError(
+                `${loaded.file}: no target word of class "${exp.task.classes[c]}" passes validation${p.projectors.length > 1 ? ` (lambda ${p.projectors[li].lambda})` : ''}. Add words to words.targets["${exp.task.classes[c]}"] and score them.`,
+              );
+          });
+          a.spurious.forEach((w, v) => {
+            if (!w.length)
+              throw new InputError(
+                `${loaded.file}: no spurious word of "${exp.task.spurious.values[v]}" passes validation. Add words to words.spurious["${exp.task.spurious.values[v]}"] and score them.`,
+              );
+          });
         });
         const vocab = [...new Set(accepted.flatMap((a) => [...a.targets.flat(), ...a.spurious.flat()]))];
-        const emb = await embedPrompts(clip.model, ctx.cache, clip.textNamespace, vocab, templates, { signal: ctx.signal, onProgress: (done, total) => ctx.progress('text-set', done, total, 'encoding prompts') });
+        const emb = await embedPrompts(clip.model, ctx.cache, clip.textNamespace, vocab, templates, {
+          signal: ctx.signal,
+          onProgress: (done, total) => ctx.progress('text-set', done, total, 'encoding prompts'),
+        });
         const idx = new Map(vocab.map((w, i) => [w, i]));
         record.counts = { ...record.counts, promptsEncoded: emb.encoded, words: items.length };
         return accepted.map((a, li) => {
@@ -192,35 +242,76 @@ export async function runPipeline(file: string, opts: EngineOptions): Promise<Ru
           return buildTextSet({
             targets: a.targets.map((ws) => ws.map((w) => idx.get(w)!)),
             spurious: a.spurious.map((ws) => ws.map((w) => idx.get(w)!)),
-            embeddings: emb.data, templates: templates.length, d, W: P.W, b: P.b, D, relu: p.relu, normalize: exp.settings.normalize === 'clip',
+            embeddings: emb.data,
+            templates: templates.length,
+            d,
+            W: P.W,
+            b: P.b,
+            D,
+            relu: p.relu,
+            normalize: exp.settings.normalize === 'clip',
           });
         });
       },
-      (s) => `${s[0].groups.map((g) => `${exp.task.classes[g.label]}/${exp.task.spurious.values[g.spurious]}: ${g.pairs}`).join(', ')} pairs x ${templates.length} templates`,
+      (s) =>
+        `${s[0].groups.map((g) => `${exp.task.classes[g.label]}/${exp.task.spurious.values[g.spurious]}: ${g.pairs}`).join(', ')} pairs x ${templates.length} templates`,
     );
 
     // retrain every (lambda, weight decay) candidate; choose on val groups when they exist
     const valGroups = hasGroups(data.val) ? data.val : undefined;
-    const trainCounts = hasGroups(data.train) ? groupCounts(data.train.labels, data.train.spurious, C, exp.task.spurious.values.length) : null;
+    const trainCounts = hasGroups(data.train)
+      ? groupCounts(data.train.labels, data.train.spurious, C, exp.task.spurious.values.length)
+      : null;
     const candidates = p.projectors.flatMap((pr, li) => retrain.weightDecay.map((wd) => ({ li, lambda: pr.lambda, wd })));
     const chosen = await ctx.step(
       'retrain',
       async () => {
         const pool = valGroups ? candidates : candidates.slice(0, 1);
-        if (!valGroups && candidates.length > 1) ctx.log('warn', `val has no group labels: no model selection; using lambda ${candidates[0].lambda} and weight decay ${candidates[0].wd}`, 'retrain');
+        if (!valGroups && candidates.length > 1)
+          ctx.log(
+            'warn',
+            `val has no group labels: no model selection; using lambda ${candidates[0].lambda} and weight decay ${candidates[0].wd}`,
+            'retrain',
+          );
         const results = [];
         for (let k = 0; k < pool.length; k++) {
           const c = pool[k];
           const head = await trainTextHead(sets[c.li], retrain, c.wd, { D, C }, exp.settings.seed, {
             signal: ctx.signal,
-            onEpoch: (epoch) => ctx.progress('retrain', k * retrain.epochs + epoch + 1, pool.length * retrain.epochs, `lambda ${c.lambda}, weight decay ${c.wd}`),
+            onEpoch: (epoch) =>
+              ctx.progress(
+                'retrain',
+                k * retrain.epochs + epoch + 1,
+                pool.length * retrain.epochs,
+                `lambda ${c.lambda}, weight decay ${c.wd}`,
+              ),
           });
           const val = valGroups ? evaluateHead(head, valGroups, loaded, D, trainCounts) : undefined;
-          if (val) ctx.log('info', `lambda ${c.lambda}, weight decay ${c.wd}: val worst-group ${(val.worstGroup * 100).toFixed(1)}%, loss ${head.losses.at(-1)?.toFixed(4)}`, 'retrain');
+          if (val)
+            ctx.log(
+              'info',
+              `lambda ${c.lambda}, weight decay ${c.wd}: val worst-group ${(val.worstGroup * 100).toFixed(1)}%, loss ${head.losses.at(-1)?.toFixed(4)}`,
+              'retrain',
+            );
           results.push({ ...c, head, val });
         }
-        const best = results.reduce((a, b) => (!b.val || !a.val ? a : b.val.worstGroup > a.val.worstGroup || (b.val.worstGroup === a.val.worstGroup && b.val.classBalanced > a.val.classBalanced) ? b : a));
-        record.selection = { on: valGroups ? 'val worst-group accuracy' : 'none (val has no group labels)', candidates: results.map((r) => ({ lambda: r.lambda, weightDecay: r.wd, valWorstGroup: r.val?.worstGroup, finalLoss: r.head.losses.at(-1) })), chosen: { lambda: best.lambda, weightDecay: best.wd } };
+        const best = results.reduce((a, b) =>
+          !b.val || !a.val
+            ? a
+            : b.val.worstGroup > a.val.worstGroup || (b.val.worstGroup === a.val.worstGroup && b.val.classBalanced > a.val.classBalanced)
+              ? b
+              : a,
+        );
+        record.selection = {
+          on: valGroups ? 'val worst-group accuracy' : 'none (val has no group labels)',
+          candidates: results.map((r) => ({
+            lambda: r.lambda,
+            weightDecay: r.wd,
+            valWorstGroup: r.val?.worstGroup,
+            finalLoss: r.head.losses.at(-1),
+          })),
+          chosen: { lambda: best.lambda, weightDecay: best.wd },
+        };
         return best;
       },
       (b) => `lambda ${b.lambda}, weight decay ${b.wd}`,
@@ -232,11 +323,18 @@ export async function runPipeline(file: string, opts: EngineOptions): Promise<Ru
       const out: { val?: SplitMetrics; test?: SplitMetrics } = {};
       for (const split of [data.val, data.test]) {
         if (!split || !split.labels.every((y) => y >= 0)) continue;
-        const m: SplitMetrics = { erm: evaluateHead(erm, split, loaded, D, trainCounts), tldr: evaluateHead(chosen.head, split, loaded, D, trainCounts) };
+        const m: SplitMetrics = {
+          erm: evaluateHead(erm, split, loaded, D, trainCounts),
+          tldr: evaluateHead(chosen.head, split, loaded, D, trainCounts),
+        };
         // DFR is fit on val, so only the test split judges it
         if (dfr && split.name === 'test') m.dfr = evaluateHead(dfr, split, loaded, D, trainCounts);
         out[split.name as 'val' | 'test'] = m;
-        ctx.log('info', `${split.name}: worst-group ERM ${(m.erm.worstGroup * 100).toFixed(1)}%, TLDR ${(m.tldr.worstGroup * 100).toFixed(1)}%${m.dfr ? `, DFR ${(m.dfr.worstGroup * 100).toFixed(1)}%` : ''}`, 'evaluate');
+        ctx.log(
+          'info',
+          `${split.name}: worst-group ERM ${(m.erm.worstGroup * 100).toFixed(1)}%, TLDR ${(m.tldr.worstGroup * 100).toFixed(1)}%${m.dfr ? `, DFR ${(m.dfr.worstGroup * 100).toFixed(1)}%` : ''}`,
+          'evaluate',
+        );
       }
       return out;
     });
@@ -247,7 +345,15 @@ export async function runPipeline(file: string, opts: EngineOptions): Promise<Ru
     await saveScores(loaded.file, chosenScores);
     await ctx.step('export', () =>
       exportRun(folder, {
-        loaded, classifier, head: chosen.head, projector: p.projectors[chosen.li].P, gap: p.gap, train: data.train, d, D, scores: chosenScores,
+        loaded,
+        classifier,
+        head: chosen.head,
+        projector: p.projectors[chosen.li].P,
+        gap: p.gap,
+        train: data.train,
+        d,
+        D,
+        scores: chosenScores,
       }),
     );
     return await finish(folder, ctx, 'succeeded', opts);
@@ -261,7 +367,13 @@ export async function runPipeline(file: string, opts: EngineOptions): Promise<Ru
   }
 }
 
-async function finish(folder: RunFolder, ctx: StepContext, status: RunSummary['status'], opts: EngineOptions, error?: string): Promise<RunSummary> {
+async function finish(
+  folder: RunFolder,
+  ctx: StepContext,
+  status: RunSummary['status'],
+  opts: EngineOptions,
+  error?: string,
+): Promise<RunSummary> {
   const rec = folder.record;
   rec.status = status;
   rec.finishedAt = new Date().toISOString();
@@ -281,7 +393,11 @@ export async function scorePipeline(file: string, opts: EngineOptions): Promise<
   try {
     prepared = await prepare(ctx, loaded.experiment.settings.lambda.slice(0, 1));
     const p = prepared;
-    const [scores] = await ctx.step('score-words', () => scoreAll(p, collectWords(loaded.experiment)), (s) => summarizeScores(s[0]));
+    const [scores] = await ctx.step(
+      'score-words',
+      () => scoreAll(p, collectWords(loaded.experiment)),
+      (s) => summarizeScores(s[0]),
+    );
     ctx.emit({ type: 'scores', scores });
     await saveScores(loaded.file, scores);
     return scores;

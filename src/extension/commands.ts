@@ -49,7 +49,9 @@ export function registerCommands(context: vscode.ExtensionContext, jobs: Jobs, e
     const all = await findExperiments();
     if (all.length === 1) return all[0];
     if (all.length === 0) {
-      void vscode.window.showErrorMessage('TLDR: there is no *.tldr.json experiment in this workspace. Run "TLDR: Open Demo" or "TLDR: New Experiment".');
+      void vscode.window.showErrorMessage(
+        'TLDR: there is no *.tldr.json experiment in this workspace. Run "TLDR: Open Demo" or "TLDR: New Experiment".',
+      );
       return undefined;
     }
     const pick = await vscode.window.showQuickPick(
@@ -131,11 +133,26 @@ export function registerCommands(context: vscode.ExtensionContext, jobs: Jobs, e
       validateInput: (s) => (/^[\w.-]+$/.test(s.trim()) ? undefined : 'Letters, digits, ".", "-" and "_" only.'),
     });
     if (!name) return;
-    const classes = await vscode.window.showInputBox({ title: 'New TLDR experiment (2/4)', prompt: 'Class names, comma-separated', value: 'landbird, waterbird', validateInput: needTwo });
+    const classes = await vscode.window.showInputBox({
+      title: 'New TLDR experiment (2/4)',
+      prompt: 'Class names, comma-separated',
+      value: 'landbird, waterbird',
+      validateInput: needTwo,
+    });
     if (!classes) return;
-    const attr = await vscode.window.showInputBox({ title: 'New TLDR experiment (3/4)', prompt: 'The spurious attribute the classifier leans on', value: 'background', validateInput: (s) => (s.trim() ? undefined : 'Required.') });
+    const attr = await vscode.window.showInputBox({
+      title: 'New TLDR experiment (3/4)',
+      prompt: 'The spurious attribute the classifier leans on',
+      value: 'background',
+      validateInput: (s) => (s.trim() ? undefined : 'Required.'),
+    });
     if (!attr) return;
-    const values = await vscode.window.showInputBox({ title: 'New TLDR experiment (4/4)', prompt: `Values of "${attr.trim()}", comma-separated`, value: 'land, water', validateInput: needTwo });
+    const values = await vscode.window.showInputBox({
+      title: 'New TLDR experiment (4/4)',
+      prompt: `Values of "${attr.trim()}", comma-separated`,
+      value: 'land, water',
+      validateInput: needTwo,
+    });
     if (!values) return;
     const file = vscode.Uri.joinPath(folder.uri, `${name.trim()}.tldr.json`);
     try {
@@ -209,13 +226,15 @@ export function registerCommands(context: vscode.ExtensionContext, jobs: Jobs, e
       await vscode.commands.executeCommand('markdown.showPreview', report);
       return;
     }
-    void vscode.window.showInformationMessage(runId ? `TLDR: run ${runId} has no report.md.` : 'TLDR: no run of this experiment has a report yet. Run "TLDR: Start Retraining".');
+    void vscode.window.showInformationMessage(
+      runId ? `TLDR: run ${runId} has no report.md.` : 'TLDR: no run of this experiment has a report yet. Run "TLDR: Start Retraining".',
+    );
   });
 
   reg('tldr.setApiKey', async () => {
     const key = await vscode.window.showInputBox({
       title: 'TLDR: API key for the LLM endpoint',
-      prompt: 'Stored in VS Code\'s secret storage (never in settings or logs).',
+      prompt: "Stored in VS Code's secret storage (never in settings or logs).",
       password: true,
       ignoreFocusOut: true,
       validateInput: (s) => (s.trim() ? undefined : 'Enter a key, or press Escape.'),

@@ -62,7 +62,11 @@ export function documentState(text: string, fileName: string): DocState {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    return { ok: false, fileName, error: `The file is not valid JSON: ${(err as Error).message}. Fix it in the text editor (Reopen Editor With… > Text Editor); the words show again once it parses.` };
+    return {
+      ok: false,
+      fileName,
+      error: `The file is not valid JSON: ${(err as Error).message}. Fix it in the text editor (Reopen Editor With… > Text Editor); the words show again once it parses.`,
+    };
   }
   if (!isObj(json)) return { ok: false, fileName, error: 'The file must contain a JSON object (an experiment).' };
   const task = isObj(json.task) ? json.task : {};
@@ -123,7 +127,8 @@ export function applyWordEdit(text: string, edit: WordEdit): string {
       const i = resolveIndex(entries, edit.index, edit.text);
       const word = edit.newText.trim();
       if (word === entries[i]!.text) return text;
-      if (entries.some((e, j) => j !== i && normalise(e.text) === normalise(word))) throw new EditError(`"${word}" is already in the list.`);
+      if (entries.some((e, j) => j !== i && normalise(e.text) === normalise(word)))
+        throw new EditError(`"${word}" is already in the list.`);
       // a word the user rewrote is the user's
       const next = setValue(text, [...listPath, i, 'text'], word);
       return setValue(next, [...listPath, i, 'source'], 'user');
@@ -143,12 +148,18 @@ function assertParses(text: string): void {
   try {
     parseJsonTree(text);
   } catch (err) {
-    throw new EditError(err instanceof JsonSyntaxError ? `The file is not valid JSON (${err.message}); fix it in the text editor first.` : String(err));
+    throw new EditError(
+      err instanceof JsonSyntaxError ? `The file is not valid JSON (${err.message}); fix it in the text editor first.` : String(err),
+    );
   }
 }
 
 /** Removes every scored, failing, unlocked word (optionally in one list or group). */
-export function removeFailing(text: string, scores: readonly WordScore[], scope: { list?: WordListKindId; group?: string } = {}): { text: string; removed: number } {
+export function removeFailing(
+  text: string,
+  scores: readonly WordScore[],
+  scope: { list?: WordListKindId; group?: string } = {},
+): { text: string; removed: number } {
   assertParses(text);
   const lookup = scoreIndex(scores);
   let out = text;
@@ -174,7 +185,10 @@ export function removeFailing(text: string, scores: readonly WordScore[], scope:
 }
 
 /** Adds LLM words that are not in their list yet; returns how many were added. */
-export function addGeneratedWords(text: string, generated: { targets: Record<string, string[]>; spurious: Record<string, string[]> }): { text: string; added: number } {
+export function addGeneratedWords(
+  text: string,
+  generated: { targets: Record<string, string[]>; spurious: Record<string, string[]> },
+): { text: string; added: number } {
   assertParses(text);
   let out = text;
   let added = 0;

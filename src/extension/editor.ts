@@ -114,7 +114,11 @@ class EditorSession {
 
   private async postSetup(): Promise<void> {
     if (!vscode.workspace.isTrusted) {
-      this.post({ type: 'setup', checks: null, error: 'Restricted Mode: models are not loaded or checked until you trust this workspace.' });
+      this.post({
+        type: 'setup',
+        checks: null,
+        error: 'Restricted Mode: models are not loaded or checked until you trust this workspace.',
+      });
       return;
     }
     try {
@@ -190,14 +194,23 @@ class EditorSession {
           removed = r.removed;
           return r.text;
         });
-        this.notice('info', removed ? `Removed ${removed} failing word${removed === 1 ? '' : 's'} (locked words are kept). Undo with Ctrl+Z.` : 'No failing unlocked words to remove.');
+        this.notice(
+          'info',
+          removed
+            ? `Removed ${removed} failing word${removed === 1 ? '' : 's'} (locked words are kept). Undo with Ctrl+Z.`
+            : 'No failing unlocked words to remove.',
+        );
         return;
       }
       case 'scoreWords':
         await vscode.commands.executeCommand('tldr.scoreWords', uri);
         return;
       case 'generateWords':
-        await vscode.commands.executeCommand('tldr.generateWords', { uri, ...(msg.list ? { list: msg.list } : {}), ...(msg.group ? { group: msg.group } : {}) });
+        await vscode.commands.executeCommand('tldr.generateWords', {
+          uri,
+          ...(msg.list ? { list: msg.list } : {}),
+          ...(msg.group ? { group: msg.group } : {}),
+        });
         return;
       case 'startRun':
         await vscode.commands.executeCommand('tldr.startRun', uri);

@@ -92,7 +92,12 @@ export class Jobs implements vscode.Disposable {
   jobView(file: string): JobView | null {
     const a = this.active;
     if (!a || (a.file !== file && a.kind !== 'demo')) return null;
-    return { kind: a.kind, label: a.label, ...(a.percent !== undefined ? { percent: Math.max(0, Math.min(100, a.percent)) } : {}), ...(a.message ? { message: a.message } : {}) };
+    return {
+      kind: a.kind,
+      label: a.label,
+      ...(a.percent !== undefined ? { percent: Math.max(0, Math.min(100, a.percent)) } : {}),
+      ...(a.message ? { message: a.message } : {}),
+    };
   }
   isRunning(file?: string): boolean {
     return !!this.active && (file === undefined || this.active.file === file);
@@ -141,7 +146,9 @@ export class Jobs implements vscode.Disposable {
   }
 
   async createDemo(dir: string): Promise<string | undefined> {
-    const res = await this.runJob('demo', undefined, 'Creating the demo experiment', (jobId, onEvent) => this.worker.request(createDemoRequest, { jobId, dir }, { jobId, onEvent }));
+    const res = await this.runJob('demo', undefined, 'Creating the demo experiment', (jobId, onEvent) =>
+      this.worker.request(createDemoRequest, { jobId, dir }, { jobId, onEvent }),
+    );
     return res.ok ? res.value : undefined;
   }
 
@@ -163,7 +170,9 @@ export class Jobs implements vscode.Disposable {
     this.log.info(`[${a.kind}] cancel requested`);
     setTimeout(() => {
       if (this.active?.jobId === a.jobId) {
-        this.log.warn(`[${a.kind}] the engine did not stop within ${CANCEL_GRACE_MS} ms; stopping the worker (the workspace is never half-written)`);
+        this.log.warn(
+          `[${a.kind}] the engine did not stop within ${CANCEL_GRACE_MS} ms; stopping the worker (the workspace is never half-written)`,
+        );
         this.worker.kill();
       }
     }, CANCEL_GRACE_MS);
@@ -175,7 +184,12 @@ export class Jobs implements vscode.Disposable {
     return true;
   }
 
-  private async runJob<T>(kind: JobKind, file: string | undefined, label: string, work: (jobId: string, onEvent: (e: EngineEvent) => void) => Promise<T>): Promise<{ ok: true; value: T } | { ok: false }> {
+  private async runJob<T>(
+    kind: JobKind,
+    file: string | undefined,
+    label: string,
+    work: (jobId: string, onEvent: (e: EngineEvent) => void) => Promise<T>,
+  ): Promise<{ ok: true; value: T } | { ok: false }> {
     if (this.active && this.active.kind === kind && this.active.file === file) {
       void vscode.window.showInformationMessage(`TLDR: ${this.active.label} is already in progress.`);
       return { ok: false };
@@ -237,7 +251,7 @@ export class Jobs implements vscode.Disposable {
 
   private onEngineEvent(job: ActiveJob, e: EngineEvent): void {
     const file = job.file;
-    const tag = (step?: string) => `[${step ? STEP_TITLES[step as keyof typeof STEP_TITLES] ?? step : job.kind}]`;
+    const tag = (step?: string) => `[${step ? (STEP_TITLES[step as keyof typeof STEP_TITLES] ?? step) : job.kind}]`;
     switch (e.type) {
       case 'log':
         this.log[e.level](`${tag(e.step)} ${e.message}`);
@@ -303,7 +317,9 @@ export class Jobs implements vscode.Disposable {
     } else if (summary.status === 'cancelled') {
       this.log.info(`[run] run ${summary.runId} cancelled`);
     } else {
-      void vscode.window.showErrorMessage(`TLDR: run ${summary.runId} failed: ${summary.error ?? 'see the TLDR output'}`, 'Show Logs').then((pick) => pick && this.log.show(true));
+      void vscode.window
+        .showErrorMessage(`TLDR: run ${summary.runId} failed: ${summary.error ?? 'see the TLDR output'}`, 'Show Logs')
+        .then((pick) => pick && this.log.show(true));
     }
   }
 
@@ -322,10 +338,12 @@ export class Jobs implements vscode.Disposable {
     const message = describeError(err);
     this.log.error(`[${job.kind}] ${message}`);
     if (err instanceof WorkerDiedError) {
-      void vscode.window.showErrorMessage(
-        `TLDR: the worker process stopped unexpectedly during "${job.label}" (${err.signal ?? `exit code ${err.code}`}). ${job.kind === 'run' ? 'The run is marked failed. ' : ''}A new worker starts with the next request; nothing in the workspace was half-written.`,
-        'Show Logs',
-      ).then((pick) => pick && this.log.show(true));
+      void vscode.window
+        .showErrorMessage(
+          `TLDR: the worker process stopped unexpectedly during "${job.label}" (${err.signal ?? `exit code ${err.code}`}). ${job.kind === 'run' ? 'The run is marked failed. ' : ''}A new worker starts with the next request; nothing in the workspace was half-written.`,
+          'Show Logs',
+        )
+        .then((pick) => pick && this.log.show(true));
     } else if (err instanceof ResponseError && (err.code === WorkerErrorCode.input || err.code === WorkerErrorCode.unavailable)) {
       void vscode.window.showErrorMessage(`TLDR: ${message}`);
     } else {
@@ -389,7 +407,15 @@ export class Jobs implements vscode.Disposable {
         hasModel: !!details.modelPath,
       };
     } else if (live?.runId && live.status !== 'running') {
-      view = { runId: live.runId, status: live.status, split: null, metrics: null, ...(live.error ? { error: live.error } : {}), hasReport: false, hasModel: false };
+      view = {
+        runId: live.runId,
+        status: live.status,
+        split: null,
+        metrics: null,
+        ...(live.error ? { error: live.error } : {}),
+        hasReport: false,
+        hasModel: false,
+      };
     }
     this.results.set(file, view);
     return view;

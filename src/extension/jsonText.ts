@@ -9,7 +9,10 @@ export type JsonNode =
   | { type: 'string' | 'number' | 'boolean' | 'null'; offset: number; end: number };
 
 export class JsonSyntaxError extends Error {
-  constructor(message: string, readonly offset: number) {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
     super(message);
   }
 }
@@ -198,7 +201,14 @@ export function removeArrayItem(text: string, path: JsonPath, index: number): st
   return removeFromList(text, arr.offset, arr.end, '[]', arr.items, index);
 }
 
-function removeFromList(text: string, open: number, close: number, empty: string, items: { offset: number; end: number }[], index: number): string {
+function removeFromList(
+  text: string,
+  open: number,
+  close: number,
+  empty: string,
+  items: { offset: number; end: number }[],
+  index: number,
+): string {
   if (items.length === 1) return splice(text, open, close, empty);
   // take the separator on the side that keeps the remaining layout intact
   if (index === 0) return splice(text, items[0]!.offset, items[1]!.offset, '');

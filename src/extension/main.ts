@@ -24,7 +24,9 @@ export function activate(context: vscode.ExtensionContext): void {
     { dispose: () => worker?.dispose() },
   );
   registerCommands(context, jobs, editors);
-  log.info(`TLDR activated (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'in Restricted Mode: no model is loaded and no run starts'})`);
+  log.info(
+    `TLDR activated (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'in Restricted Mode: no model is loaded and no run starts'})`,
+  );
 }
 
 export function deactivate(): void {

@@ -19,7 +19,13 @@ const stepIcon: Record<StepStatus, vscode.ThemeIcon> = {
   failed: new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed')),
 };
 const runIcon = (s: LiveStatus) =>
-  s === 'running' ? new vscode.ThemeIcon('sync~spin') : s === 'succeeded' ? new vscode.ThemeIcon('history') : s === 'cancelled' ? new vscode.ThemeIcon('circle-slash') : new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'));
+  s === 'running'
+    ? new vscode.ThemeIcon('sync~spin')
+    : s === 'succeeded'
+      ? new vscode.ThemeIcon('history')
+      : s === 'cancelled'
+        ? new vscode.ThemeIcon('circle-slash')
+        : new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'));
 
 export async function findExperiments(): Promise<vscode.Uri[]> {
   const uris = await vscode.workspace.findFiles(EXPERIMENT_GLOB, EXCLUDE_GLOB, 200);
@@ -133,7 +139,8 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentsNode>
     } else {
       item.iconPath = runIcon(node.status);
       item.contextValue = node.status === 'running' ? 'tldr.run.running' : 'tldr.run';
-      if (node.status !== 'running') item.command = { command: 'tldr.openReport', title: 'Open Report', arguments: [{ file: node.file, runId: node.runId }] };
+      if (node.status !== 'running')
+        item.command = { command: 'tldr.openReport', title: 'Open Report', arguments: [{ file: node.file, runId: node.runId }] };
     }
     return item;
   }

@@ -51,7 +51,11 @@ export function applyRunEvent(run: LiveRun, ev: EngineEvent): LiveRun {
     case 'step-end':
       return mapStep(run, ev.step, (s) => ({ id: s.id, status: ev.status, ...(ev.detail ? { detail: ev.detail } : {}) }));
     case 'result':
-      return endLiveRun({ ...run, summary: ev.summary, runId: run.runId ?? ev.summary.runId, runDir: run.runDir ?? ev.summary.runDir }, ev.summary.status, ev.summary.error);
+      return endLiveRun(
+        { ...run, summary: ev.summary, runId: run.runId ?? ev.summary.runId, runDir: run.runDir ?? ev.summary.runDir },
+        ev.summary.status,
+        ev.summary.error,
+      );
     default:
       return run;
   }
@@ -126,16 +130,25 @@ export function experimentChildren(file: string, live: LiveRun | undefined, reco
   if (!steps && newest?.status === 'succeeded') steps = STEP_IDS.map((id) => ({ id, status: 'done' }));
   for (const s of steps ?? []) {
     const tooltip = s.message ?? s.detail;
-    nodes.push({ kind: 'step', id: `${file}#step:${s.id}`, step: s.id, label: STEP_TITLES[s.id], description: stepDescription(s), status: s.status, ...(tooltip ? { tooltip } : {}) });
+    nodes.push({
+      kind: 'step',
+      id: `${file}#step:${s.id}`,
+      step: s.id,
+      label: STEP_TITLES[s.id],
+      description: stepDescription(s),
+      status: s.status,
+      ...(tooltip ? { tooltip } : {}),
+    });
   }
-  const runs: { runId: string; runDir?: string; status: LiveStatus; description: string; startedAt: string; tooltip?: string }[] = records.map((r) => ({
-    runId: r.runId,
-    runDir: r.runDir,
-    status: r.status,
-    description: runDescription(r),
-    startedAt: r.startedAt,
-    tooltip: `${r.startedAt}${r.worstGroup ? ` · ${r.worstGroup.split} split` : ''}`,
-  }));
+  const runs: { runId: string; runDir?: string; status: LiveStatus; description: string; startedAt: string; tooltip?: string }[] =
+    records.map((r) => ({
+      runId: r.runId,
+      runDir: r.runDir,
+      status: r.status,
+      description: runDescription(r),
+      startedAt: r.startedAt,
+      tooltip: `${r.startedAt}${r.worstGroup ? ` · ${r.worstGroup.split} split` : ''}`,
+    }));
   if (live?.runId) {
     // the session's view wins over the disk while running, and stands in when the worker died before writing a record
     const liveDesc =
@@ -145,12 +158,28 @@ export function experimentChildren(file: string, live: LiveRun | undefined, reco
           ? runDescription(recordFromSummary(live.summary, file, live.startedAt))
           : runDescription({ status: live.status });
     const idx = runs.findIndex((r) => r.runId === live.runId);
-    const entry = { runId: live.runId, ...(live.runDir ? { runDir: live.runDir } : {}), status: live.status, description: liveDesc, startedAt: live.startedAt, ...(live.error ? { tooltip: live.error } : {}) };
+    const entry = {
+      runId: live.runId,
+      ...(live.runDir ? { runDir: live.runDir } : {}),
+      status: live.status,
+      description: liveDesc,
+      startedAt: live.startedAt,
+      ...(live.error ? { tooltip: live.error } : {}),
+    };
     if (idx < 0) runs.unshift(entry);
     else if (live.status === 'running' || records[idx]!.status !== live.status) runs[idx] = entry;
   }
   for (const r of runs) {
-    nodes.push({ kind: 'run', id: `${file}#run:${r.runId}`, runId: r.runId, ...(r.runDir ? { runDir: r.runDir } : {}), label: `run ${r.runId}`, description: r.description, status: r.status, ...(r.tooltip ? { tooltip: r.tooltip } : {}) });
+    nodes.push({
+      kind: 'run',
+      id: `${file}#run:${r.runId}`,
+      runId: r.runId,
+      ...(r.runDir ? { runDir: r.runDir } : {}),
+      label: `run ${r.runId}`,
+      description: r.description,
+      status: r.status,
+      ...(r.tooltip ? { tooltip: r.tooltip } : {}),
+    });
   }
   return nodes;
 }

@@ -3,7 +3,14 @@
 // request starts a fresh worker). No 'vscode' import.
 import { fork, type ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
-import { createMessageConnection, IPCMessageReader, IPCMessageWriter, ResponseError, type MessageConnection, type RequestType } from 'vscode-jsonrpc/node';
+import {
+  createMessageConnection,
+  IPCMessageReader,
+  IPCMessageWriter,
+  ResponseError,
+  type MessageConnection,
+  type RequestType,
+} from 'vscode-jsonrpc/node';
 import type { EngineEvent } from '../protocol/events';
 import { eventNotification, WorkerErrorCode } from '../protocol/worker';
 

@@ -27,7 +27,10 @@ function number(flag: string, raw: string | undefined, check: (n: number) => boo
   return n;
 }
 
-export function resolveCliLlmSettings(flags: LlmCliFlags, env: Env = process.env): Required<Pick<LlmClientSettings, 'baseURL' | 'model' | 'timeoutMs' | 'maxRetries'>> & LlmClientSettings {
+export function resolveCliLlmSettings(
+  flags: LlmCliFlags,
+  env: Env = process.env,
+): Required<Pick<LlmClientSettings, 'baseURL' | 'model' | 'timeoutMs' | 'maxRetries'>> & LlmClientSettings {
   const baseURL = nonEmpty(flags.baseUrl) ?? nonEmpty(env['OPENAI_BASE_URL']) ?? DEFAULT_BASE_URL;
   const timeoutS = number('--timeout', flags.timeout, (n) => n > 0, 'a positive number of seconds');
   return {
@@ -36,6 +39,8 @@ export function resolveCliLlmSettings(flags: LlmCliFlags, env: Env = process.env
     model: nonEmpty(flags.model) ?? nonEmpty(env['TLDR_LLM_MODEL']) ?? DEFAULT_MODEL,
     temperature: number('--temperature', flags.temperature, (n) => n >= 0 && n <= 2, 'a number from 0 to 2'),
     timeoutMs: timeoutS !== undefined ? Math.round(timeoutS * 1000) : DEFAULT_TIMEOUT_MS,
-    maxRetries: number('--max-retries', flags.maxRetries, (n) => Number.isInteger(n) && n >= 0 && n <= 10, 'an integer from 0 to 10') ?? DEFAULT_MAX_RETRIES,
+    maxRetries:
+      number('--max-retries', flags.maxRetries, (n) => Number.isInteger(n) && n >= 0 && n <= 10, 'an integer from 0 to 10') ??
+      DEFAULT_MAX_RETRIES,
   };
 }

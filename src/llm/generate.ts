@@ -6,7 +6,15 @@ import OpenAI from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { Task, WordEntry, WordLists, WordListKind } from '../engine/experiment/schema';
 import { abortError, isAbortError, throwIfAborted } from '../engine/errors';
-import { buildPrompt, allLists, wordListJsonSchema, WORD_LIST_SCHEMA_NAME, DEFAULT_WORD_COUNT, type AnswerFormat, type ListRef } from './prompts';
+import {
+  buildPrompt,
+  allLists,
+  wordListJsonSchema,
+  WORD_LIST_SCHEMA_NAME,
+  DEFAULT_WORD_COUNT,
+  type AnswerFormat,
+  type ListRef,
+} from './prompts';
 import { extractWords, normalizeWord, wordKey } from './parse';
 
 export const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
@@ -67,7 +75,17 @@ export interface GenerateResult {
   errors: ListError[];
 }
 
-export type LlmErrorCode = 'missing-key' | 'unreachable' | 'timeout' | 'auth' | 'not-found' | 'rate-limited' | 'server' | 'bad-request' | 'unparseable' | 'bad-input';
+export type LlmErrorCode =
+  | 'missing-key'
+  | 'unreachable'
+  | 'timeout'
+  | 'auth'
+  | 'not-found'
+  | 'rate-limited'
+  | 'server'
+  | 'bad-request'
+  | 'unparseable'
+  | 'bad-input';
 
 export class LlmError extends Error {
   override name = 'LlmError';
@@ -98,7 +116,11 @@ export async function generateWords(task: Task, words: WordLists, opts: Generate
   const lists = opts.lists ?? allLists(task);
   for (const l of lists) {
     const names = l.kind === 'targets' ? task.classes : task.spurious.values;
-    if (!names.includes(l.name)) throw new LlmError('bad-input', `"${l.name}" is not a ${l.kind === 'targets' ? 'class' : `value of ${task.spurious.name}`}; one of ${JSON.stringify(names)}.`);
+    if (!names.includes(l.name))
+      throw new LlmError(
+        'bad-input',
+        `"${l.name}" is not a ${l.kind === 'targets' ? 'class' : `value of ${task.spurious.name}`}; one of ${JSON.stringify(names)}.`,
+      );
   }
   const apiKey = opts.apiKey?.trim();
   if (!apiKey) throw new LlmError('missing-key', missingKeyMessage(), true);
@@ -112,7 +134,8 @@ export async function generateWords(task: Task, words: WordLists, opts: Generate
   const log = (m: string) => opts.onLog?.(redact(m));
 
   const seen = new Set<string>();
-  for (const kind of ['targets', 'spurious'] as const) for (const list of Object.values(words[kind])) for (const w of list) seen.add(wordKey(w.text));
+  for (const kind of ['targets', 'spurious'] as const)
+    for (const list of Object.values(words[kind])) for (const w of list) seen.add(wordKey(w.text));
 
   const out: WordLists = { targets: { ...words.targets }, spurious: { ...words.spurious } };
   const added: AddedWord[] = [];
@@ -166,7 +189,11 @@ function parseBaseUrl(raw: string | undefined): { baseURL: string; query: Record
     url = new URL(text);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
   } catch {
-    throw new LlmError('bad-input', `The base URL ${JSON.stringify(text)} is not an http(s) URL. Set it with ${SETTING_HINTS.baseUrl}, e.g. http://127.0.0.1:11434/v1 for Ollama.`, true);
+    throw new LlmError(
+      'bad-input',
+      `The base URL ${JSON.stringify(text)} is not an http(s) URL. Set it with ${SETTING_HINTS.baseUrl}, e.g. http://127.0.0.1:11434/v1 for Ollama.`,
+      true,
+    );
   }
   const query: Record<string, string> = {};
   url.searchParams.forEach((v, k) => (query[k] = v));
@@ -191,7 +218,13 @@ function makeClient(baseURL: string, query: Record<string, string>, apiKey: stri
   });
 }
 
-function requestBody(task: Task, list: ListRef, count: number, opts: GenerateOptions, format: AnswerFormat): ChatCompletionCreateParamsNonStreaming {
+function requestBody(
+  task: Task,
+  list: ListRef,
+  count: number,
+  opts: GenerateOptions,
+  format: AnswerFormat,
+): ChatCompletionCreateParamsNonStreaming {
   const p = buildPrompt(task, list, count, format);
   const body: ChatCompletionCreateParamsNonStreaming = {
     model: opts.model,
@@ -202,7 +235,10 @@ function requestBody(task: Task, list: ListRef, count: number, opts: GenerateOpt
   };
   if (opts.temperature !== undefined) body.temperature = opts.temperature;
   if (format === 'json_schema') {
-    body.response_format = { type: 'json_schema', json_schema: { name: WORD_LIST_SCHEMA_NAME, strict: true, schema: wordListJsonSchema as unknown as Record<string, unknown> } };
+    body.response_format = {
+      type: 'json_schema',
+      json_schema: { name: WORD_LIST_SCHEMA_NAME, strict: true, schema: wordListJsonSchema as unknown as Record<string, unknown> },
+    };
   } else if (format === 'json_object') {
     body.response_format = { type: 'json_object' };
   }
@@ -231,7 +267,11 @@ async function requestWords(
     const format = state.format;
     let completion: OpenAI.Chat.Completions.ChatCompletion;
     try {
-      completion = await withRetries(() => client.chat.completions.create(requestBody(task, list, count, opts, format), { signal: opts.signal }), opts, log);
+      completion = await withRetries(
+        () => client.chat.completions.create(requestBody(task, list, count, opts, format), { signal: opts.signal }),
+        opts,
+        log,
+      );
     } catch (err) {
       const next = NEXT_FORMAT[format];
       if (next && refusesFormat(err)) {
@@ -250,9 +290,13 @@ async function requestWords(
         : content.trim()
           ? `answer began: ${JSON.stringify(content.slice(0, 160))}`
           : 'the answer was empty';
-      throw new LlmError('unparseable', `The model's answer could not be read as a word list (${why}). Try again, or another model (${SETTING_HINTS.model}).`);
+      throw new LlmError(
+        'unparseable',
+        `The model's answer could not be read as a word list (${why}). Try again, or another model (${SETTING_HINTS.model}).`,
+      );
     }
-    if (choice?.finish_reason === 'length') log(`${list.kind} / ${list.name}: the answer was cut off at the token limit; kept the complete words`);
+    if (choice?.finish_reason === 'length')
+      log(`${list.kind} / ${list.name}: the answer was cut off at the token limit; kept the complete words`);
     return words;
   }
 }
@@ -260,7 +304,8 @@ async function requestWords(
 function isRetryable(err: unknown): boolean {
   if (err instanceof OpenAI.APIConnectionTimeoutError) return true;
   if (err instanceof OpenAI.APIConnectionError) return !isRefusedOrUnresolved(err);
-  if (err instanceof OpenAI.APIError && typeof err.status === 'number') return err.status === 408 || err.status === 409 || err.status === 429 || err.status >= 500;
+  if (err instanceof OpenAI.APIError && typeof err.status === 'number')
+    return err.status === 408 || err.status === 409 || err.status === 429 || err.status >= 500;
   return false;
 }
 
@@ -301,7 +346,12 @@ async function withRetries<T>(fn: () => Promise<T>, opts: GenerateOptions, log: 
       const headers = err instanceof OpenAI.APIError ? (err.headers as Headers | undefined) : undefined;
       const fromServer = retryAfterMs(headers);
       const delay = fromServer ?? Math.min(cap, base * 2 ** attempt) * (1 - Math.random() * 0.25);
-      const what = err instanceof OpenAI.APIError && err.status ? `HTTP ${err.status}` : err instanceof OpenAI.APIConnectionTimeoutError ? 'timeout' : 'connection error';
+      const what =
+        err instanceof OpenAI.APIError && err.status
+          ? `HTTP ${err.status}`
+          : err instanceof OpenAI.APIConnectionTimeoutError
+            ? 'timeout'
+            : 'connection error';
       log(`${what}; retry ${attempt + 1} of ${maxRetries} in ${Math.round(delay)} ms${fromServer !== undefined ? ' (Retry-After)' : ''}`);
       await sleep(delay, opts.signal);
     }
@@ -327,7 +377,10 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 function toLlmError(err: unknown, baseURL: string, opts: GenerateOptions): LlmError {
   const url = `${baseURL}/chat/completions`;
   if (err instanceof OpenAI.APIConnectionTimeoutError) {
-    return new LlmError('timeout', `No answer from ${url} within ${opts.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms (after ${opts.maxRetries ?? DEFAULT_MAX_RETRIES} retries). Raise the timeout (${SETTING_HINTS.timeout}) or check the server.`);
+    return new LlmError(
+      'timeout',
+      `No answer from ${url} within ${opts.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms (after ${opts.maxRetries ?? DEFAULT_MAX_RETRIES} retries). Raise the timeout (${SETTING_HINTS.timeout}) or check the server.`,
+    );
   }
   if (err instanceof OpenAI.APIConnectionError) {
     const code = errnoCode(err);
@@ -342,16 +395,38 @@ function toLlmError(err: unknown, baseURL: string, opts: GenerateOptions): LlmEr
     switch (err.status) {
       case 401:
       case 403:
-        return new LlmError('auth', `${url} rejected the API key (HTTP ${err.status}${detail}). Set the right key with ${SETTING_HINTS.apiKey}.`, true);
+        return new LlmError(
+          'auth',
+          `${url} rejected the API key (HTTP ${err.status}${detail}). Set the right key with ${SETTING_HINTS.apiKey}.`,
+          true,
+        );
       case 404:
         return /model/i.test(detail)
-          ? new LlmError('not-found', `Unknown model "${opts.model}" at ${baseURL} (HTTP 404${detail}). Set the model with ${SETTING_HINTS.model}; for Ollama, pull it first.`, true)
-          : new LlmError('not-found', `${url} was not found (HTTP 404${detail}). Check the base URL (${SETTING_HINTS.baseUrl}; it usually ends in /v1) and the model "${opts.model}" (${SETTING_HINTS.model}).`, true);
+          ? new LlmError(
+              'not-found',
+              `Unknown model "${opts.model}" at ${baseURL} (HTTP 404${detail}). Set the model with ${SETTING_HINTS.model}; for Ollama, pull it first.`,
+              true,
+            )
+          : new LlmError(
+              'not-found',
+              `${url} was not found (HTTP 404${detail}). Check the base URL (${SETTING_HINTS.baseUrl}; it usually ends in /v1) and the model "${opts.model}" (${SETTING_HINTS.model}).`,
+              true,
+            );
       case 429:
-        return new LlmError('rate-limited', `${url} is rate-limiting (HTTP 429${detail}) and still was after ${opts.maxRetries ?? DEFAULT_MAX_RETRIES} retries. Try again later.`);
+        return new LlmError(
+          'rate-limited',
+          `${url} is rate-limiting (HTTP 429${detail}) and still was after ${opts.maxRetries ?? DEFAULT_MAX_RETRIES} retries. Try again later.`,
+        );
       default:
-        if (err.status >= 500) return new LlmError('server', `${url} failed with HTTP ${err.status}${detail} after ${opts.maxRetries ?? DEFAULT_MAX_RETRIES} retries. The server has a problem; try again later.`);
-        return new LlmError('bad-request', `${url} refused the request (HTTP ${err.status}${detail}). Check the model "${opts.model}" (${SETTING_HINTS.model}).`);
+        if (err.status >= 500)
+          return new LlmError(
+            'server',
+            `${url} failed with HTTP ${err.status}${detail} after ${opts.maxRetries ?? DEFAULT_MAX_RETRIES} retries. The server has a problem; try again later.`,
+          );
+        return new LlmError(
+          'bad-request',
+          `${url} refused the request (HTTP ${err.status}${detail}). Check the model "${opts.model}" (${SETTING_HINTS.model}).`,
+        );
     }
   }
   return new LlmError('server', `The LLM request failed: ${err instanceof Error ? err.message : String(err)}`);

@@ -43,7 +43,9 @@ export function parseJsonWords(content: string): string[] | undefined {
   if (arr.success) return arr.data;
   const rec = anyStringArrays.safeParse(json);
   if (rec.success) {
-    const arrays = Object.values(rec.data).map((v) => wordsArray.safeParse(v)).filter((r) => r.success);
+    const arrays = Object.values(rec.data)
+      .map((v) => wordsArray.safeParse(v))
+      .filter((r) => r.success);
     if (arrays.length === 1) return arrays[0]!.data;
   }
   return undefined;
@@ -62,14 +64,22 @@ export function parseTextWords(content: string): string[] {
     const strings = [...text.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!).filter((s) => s !== 'words');
     if (strings.length) return strings;
   }
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
   const items = lines.filter((l) => LIST_MARKER.test(l) && !/^[-*_]{3,}$/.test(l));
   let picked: string[];
   if (items.length > 0) picked = items;
   else if (lines.length === 1) picked = lines[0]!.split(/[,;]/);
   else picked = lines.filter((l) => !l.endsWith(':'));
   return picked
-    .map((l) => l.replace(LIST_MARKER, '').replace(/\s+[-–—]\s+.*$|:\s+.*$|\s+\(.*\)$/u, '').trim())
+    .map((l) =>
+      l
+        .replace(LIST_MARKER, '')
+        .replace(/\s+[-–—]\s+.*$|:\s+.*$|\s+\(.*\)$/u, '')
+        .trim(),
+    )
     .filter((l) => !looksLikeSentence(l));
 }
 

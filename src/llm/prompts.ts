@@ -52,7 +52,12 @@ function formatInstruction(format: AnswerFormat, count: number): string {
   }
 }
 
-export function buildPrompt(task: Pick<Task, 'classes' | 'spurious'>, list: ListRef, count: number, format: AnswerFormat = 'json_schema'): Prompt {
+export function buildPrompt(
+  task: Pick<Task, 'classes' | 'spurious'>,
+  list: ListRef,
+  count: number,
+  format: AnswerFormat = 'json_schema',
+): Prompt {
   const { classes, spurious } = task;
   const attr = spurious.name;
   let ask: string;

@@ -87,7 +87,8 @@ async function run(argv: string[], io: WordsCommandIo, out: (s: string) => void,
     out(WORDS_USAGE);
     return 0;
   }
-  if (args.positionals.length !== 1) throw new UsageError(`Expected one experiment file, got ${args.positionals.length}.\n\n${WORDS_USAGE}`);
+  if (args.positionals.length !== 1)
+    throw new UsageError(`Expected one experiment file, got ${args.positionals.length}.\n\n${WORDS_USAGE}`);
   const file = path.resolve(args.positionals[0]!);
 
   const loaded = readExperiment(file);
@@ -98,7 +99,8 @@ async function run(argv: string[], io: WordsCommandIo, out: (s: string) => void,
   const { text: originalText, raw, exp } = loaded;
   const lists = selectLists(exp, v.list);
   const count = v.count === undefined ? DEFAULT_WORD_COUNT : Number(v.count);
-  if (!Number.isInteger(count) || count < 1 || count > 1000) throw new UsageError(`--count must be an integer from 1 to 1000, got ${JSON.stringify(v.count)}.`);
+  if (!Number.isInteger(count) || count < 1 || count > 1000)
+    throw new UsageError(`--count must be an integer from 1 to 1000, got ${JSON.stringify(v.count)}.`);
 
   if (v['show-prompt']) {
     if (v.json) out(JSON.stringify({ prompts: lists.map((l) => ({ ...l, ...buildPrompt(exp.task, l, count) })) }, null, 2));
@@ -161,7 +163,8 @@ async function run(argv: string[], io: WordsCommandIo, out: (s: string) => void,
   if (v.json) {
     out(JSON.stringify({ file, written, added: result.added, errors: result.errors, ...(writeError ? { writeError } : {}) }, null, 2));
   } else {
-    if (result.added.length === 0) out(result.errors.length ? 'No words added.' : 'No new words: everything the model proposed is already in the experiment.');
+    if (result.added.length === 0)
+      out(result.errors.length ? 'No words added.' : 'No new words: everything the model proposed is already in the experiment.');
     else out(`${written ? 'Added' : 'Generated (not written)'} ${result.added.length} words${written ? ` to ${file}` : ''}:`);
     for (const l of lists) {
       const got = result.added.filter((a) => a.kind === l.kind && a.name === l.name).map((a) => a.text);
@@ -178,7 +181,9 @@ function readExperiment(file: string): { error: string } | { text: string; raw: 
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    return { error: `${file}: cannot read the experiment file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Check the path.` };
+    return {
+      error: `${file}: cannot read the experiment file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Check the path.`,
+    };
   }
   let raw: unknown;
   try {
@@ -198,8 +203,10 @@ function selectLists(exp: Experiment, names: string[] | undefined): ListRef[] {
   for (const n of names) {
     const m = /^(targets|spurious):(.+)$/.exec(n);
     const matches = every.filter((l) => (m ? l.kind === m[1] && l.name === m[2] : l.name === n));
-    if (matches.length === 0) throw new UsageError(`--list ${JSON.stringify(n)}: no such list. Lists: ${every.map((l) => `${l.kind}:${l.name}`).join(', ')}.`);
-    if (matches.length > 1) throw new UsageError(`--list ${JSON.stringify(n)} is both a class and a spurious value: write targets:${n} or spurious:${n}.`);
+    if (matches.length === 0)
+      throw new UsageError(`--list ${JSON.stringify(n)}: no such list. Lists: ${every.map((l) => `${l.kind}:${l.name}`).join(', ')}.`);
+    if (matches.length > 1)
+      throw new UsageError(`--list ${JSON.stringify(n)} is both a class and a spurious value: write targets:${n} or spurious:${n}.`);
     if (!picked.some((p) => p.kind === matches[0]!.kind && p.name === matches[0]!.name)) picked.push(matches[0]!);
   }
   return picked;

@@ -57,82 +57,84 @@ export type WebviewToHost = z.infer<typeof webviewToHostSchema>;
 const wordEntryViewSchema = z.object({ text: z.string(), source: z.enum(['llm', 'user']), locked: z.boolean() });
 export type WordEntryView = z.infer<typeof wordEntryViewSchema>;
 
-const setupFieldViewSchema = z
-  .object({
-    id: setupFieldIdSchema,
-    label: z.string(),
-    /** what the picker selects */
-    kind: z.enum(['file', 'folder']),
-    /** the path as written in the file; '' when absent */
-    value: z.string(),
-    optional: z.boolean(),
-  })
-  ;
+const setupFieldViewSchema = z.object({
+  id: setupFieldIdSchema,
+  label: z.string(),
+  /** what the picker selects */
+  kind: z.enum(['file', 'folder']),
+  /** the path as written in the file; '' when absent */
+  value: z.string(),
+  optional: z.boolean(),
+});
 export type SetupFieldView = z.infer<typeof setupFieldViewSchema>;
 
 export const docStateSchema = z.discriminatedUnion('ok', [
-  z
-    .object({
-      ok: z.literal(true),
-      fileName: z.string(),
-      name: z.string().optional(),
-      classes: z.array(z.string()),
-      spuriousName: z.string(),
-      spuriousValues: z.array(z.string()),
-      words: z.object({ targets: z.record(z.string(), z.array(wordEntryViewSchema)), spurious: z.record(z.string(), z.array(wordEntryViewSchema)) }),
-      setup: z.array(setupFieldViewSchema),
-      /** schema problems (the words are still editable); undefined when the file is valid */
-      problems: z.string().optional(),
-    })
-    ,
+  z.object({
+    ok: z.literal(true),
+    fileName: z.string(),
+    name: z.string().optional(),
+    classes: z.array(z.string()),
+    spuriousName: z.string(),
+    spuriousValues: z.array(z.string()),
+    words: z.object({
+      targets: z.record(z.string(), z.array(wordEntryViewSchema)),
+      spurious: z.record(z.string(), z.array(wordEntryViewSchema)),
+    }),
+    setup: z.array(setupFieldViewSchema),
+    /** schema problems (the words are still editable); undefined when the file is valid */
+    problems: z.string().optional(),
+  }),
   z.object({ ok: z.literal(false), fileName: z.string(), error: z.string() }),
 ]);
 export type DocState = z.infer<typeof docStateSchema>;
 
-export const wordScoreSchema = z
-  .object({
-    list: wordListKindSchema,
-    group: z.string(),
-    index: z.number().int().nonnegative(),
-    text: z.string(),
-    clipMargin: z.number(),
-    logitMargin: z.number().optional(),
-    pass: z.boolean(),
-    reason: z.string().optional(),
-  })
-  ;
+export const wordScoreSchema = z.object({
+  list: wordListKindSchema,
+  group: z.string(),
+  index: z.number().int().nonnegative(),
+  text: z.string(),
+  clipMargin: z.number(),
+  logitMargin: z.number().optional(),
+  pass: z.boolean(),
+  reason: z.string().optional(),
+});
 
-export const setupCheckSchema = z.object({ id: z.string(), label: z.string(), status: z.enum(['ok', 'warn', 'error']), message: z.string() });
+export const setupCheckSchema = z.object({
+  id: z.string(),
+  label: z.string(),
+  status: z.enum(['ok', 'warn', 'error']),
+  message: z.string(),
+});
 
 const groupMetricSchema = z.object({ label: z.string(), spurious: z.string(), n: z.number(), accuracy: z.number() });
-const headMetricsSchema = z
-  .object({ groups: z.array(groupMetricSchema), worstGroup: z.number(), average: z.number(), classBalanced: z.number(), overall: z.number() })
-  ;
+const headMetricsSchema = z.object({
+  groups: z.array(groupMetricSchema),
+  worstGroup: z.number(),
+  average: z.number(),
+  classBalanced: z.number(),
+  overall: z.number(),
+});
 export const splitMetricsSchema = z.object({ erm: headMetricsSchema, tldr: headMetricsSchema, dfr: headMetricsSchema.optional() });
 export type SplitMetricsView = z.infer<typeof splitMetricsSchema>;
 
-export const resultViewSchema = z
-  .object({
-    runId: z.string(),
-    status: z.enum(['succeeded', 'failed', 'cancelled']),
-    split: z.enum(['val', 'test']).nullable(),
-    metrics: splitMetricsSchema.nullable(),
-    error: z.string().optional(),
-    hasReport: z.boolean(),
-    hasModel: z.boolean(),
-  })
-  ;
+export const resultViewSchema = z.object({
+  runId: z.string(),
+  status: z.enum(['succeeded', 'failed', 'cancelled']),
+  split: z.enum(['val', 'test']).nullable(),
+  metrics: splitMetricsSchema.nullable(),
+  error: z.string().optional(),
+  hasReport: z.boolean(),
+  hasModel: z.boolean(),
+});
 export type ResultView = z.infer<typeof resultViewSchema>;
 
-export const jobViewSchema = z
-  .object({
-    kind: z.enum(['score', 'run', 'generate', 'demo']),
-    label: z.string(),
-    /** 0..100 over the whole job; undefined when unknown */
-    percent: z.number().min(0).max(100).optional(),
-    message: z.string().optional(),
-  })
-  ;
+export const jobViewSchema = z.object({
+  kind: z.enum(['score', 'run', 'generate', 'demo']),
+  label: z.string(),
+  /** 0..100 over the whole job; undefined when unknown */
+  percent: z.number().min(0).max(100).optional(),
+  message: z.string().optional(),
+});
 export type JobView = z.infer<typeof jobViewSchema>;
 
 export const hostToWebviewSchema = z.discriminatedUnion('type', [

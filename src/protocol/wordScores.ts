@@ -10,7 +10,9 @@ const scoreKey = (list: string, group: string, index: number) => `${list}\u0000$
  * there still has the scored text, so an edited or moved word shows as unscored, and a
  * repeated word keeps its own verdict (the second "sparrow" is a duplicate, the first is not).
  */
-export function scoreIndex(scores: readonly WordScore[]): (list: ListKind, group: string, index: number, text: string) => WordScore | undefined {
+export function scoreIndex(
+  scores: readonly WordScore[],
+): (list: ListKind, group: string, index: number, text: string) => WordScore | undefined {
   const map = new Map(scores.map((s) => [scoreKey(s.list, s.group, s.index), s]));
   return (list, group, index, text) => {
     const s = map.get(scoreKey(list, group, index));

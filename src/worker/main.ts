@@ -44,13 +44,17 @@ function toResponseError(err: unknown): ResponseError<void> {
   if (err instanceof InputError) return new ResponseError(WorkerErrorCode.input, err.message);
   if (err instanceof LlmError) return new ResponseError(WorkerErrorCode.input, err.message);
   const e = err instanceof Error ? err : new Error(String(err));
-  if (/in progress/.test(e.message)) return new ResponseError(WorkerErrorCode.unavailable, `Not available in this build yet (${e.message}).`);
+  if (/in progress/.test(e.message))
+    return new ResponseError(WorkerErrorCode.unavailable, `Not available in this build yet (${e.message}).`);
   process.stderr.write(`${e.stack ?? e.message}\n`);
   return new ResponseError(WorkerErrorCode.internal, e.message);
 }
 
 /** Runs one cancellable job, forwarding its engine events. */
-async function job<T>(jobId: string, work: (signal: AbortSignal, onEvent: (e: EngineEvent) => void) => Promise<T>): Promise<T | ResponseError<void>> {
+async function job<T>(
+  jobId: string,
+  work: (signal: AbortSignal, onEvent: (e: EngineEvent) => void) => Promise<T>,
+): Promise<T | ResponseError<void>> {
   if (jobs.has(jobId)) return new ResponseError(WorkerErrorCode.internal, `job ${jobId} is already running`);
   const ac = new AbortController();
   jobs.set(jobId, ac);
@@ -102,7 +106,11 @@ connection.onRequest(generateWordsRequest, (p) =>
       ...(lists ? { lists } : {}),
       onLog: (message) => onEvent({ type: 'log', level: 'info', message }),
     });
-    const out: GeneratedWords = { targets: {}, spurious: {}, errors: result.errors.map((e) => `${e.kind === 'targets' ? 'class' : 'value'} "${e.name}": ${e.message}`) };
+    const out: GeneratedWords = {
+      targets: {},
+      spurious: {},
+      errors: result.errors.map((e) => `${e.kind === 'targets' ? 'class' : 'value'} "${e.name}": ${e.message}`),
+    };
     for (const a of result.added) (out[a.kind][a.name] ??= []).push(a.text);
     return out;
   }),
@@ -112,7 +120,12 @@ connection.onRequest(generateWordsRequest, (p) =>
 function readRunDetails(runDir: string): RunDetails {
   let summary: RunSummary | null = null;
   try {
-    const j = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8')) as { runId?: string; status?: string; metrics?: RunSummary['metrics']; error?: string };
+    const j = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8')) as {
+      runId?: string;
+      status?: string;
+      metrics?: RunSummary['metrics'];
+      error?: string;
+    };
     if (j.runId && j.metrics && (j.status === 'succeeded' || j.status === 'failed' || j.status === 'cancelled')) {
       summary = { runId: j.runId, runDir, status: j.status, metrics: j.metrics, ...(j.error ? { error: j.error } : {}) };
     }

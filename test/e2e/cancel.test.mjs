@@ -3,7 +3,18 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
-import { calm, openActivity, openDemo, runCommand, screenshot, tldrLog, treeDescription, treeItem, treeRows, withHost } from './harness.mjs';
+import {
+  calm,
+  openActivity,
+  openDemo,
+  runCommand,
+  screenshot,
+  tldrLog,
+  treeDescription,
+  treeItem,
+  treeRows,
+  withHost,
+} from './harness.mjs';
 
 test('Cancel Run stops a running run within 2 s and the tree shows it cancelled', { timeout: 300_000 }, (t) =>
   withHost(t, {}, async (host) => {
@@ -15,9 +26,13 @@ test('Cancel Run stops a running run within 2 s and the tree shows it cancelled'
     // cold cache so that "Encode images" runs long enough to be cancelled in the middle.
     rmSync(join(host.workspace, 'tldr-demo', '.tldr', 'cache'), { recursive: true, force: true });
     await runCommand(page, 'TLDR: Start Retraining');
-    const runRow = page.locator('.part.sidebar .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: /^run / }) }).first();
+    const runRow = page
+      .locator('.part.sidebar .monaco-list-row')
+      .filter({ has: page.locator('.label-name', { hasText: /^run / }) })
+      .first();
     // Wait until a step runs (a step row, not the run row, says "running N%").
-    const stepRunning = page.locator('.part.sidebar .monaco-list-row')
+    const stepRunning = page
+      .locator('.part.sidebar .monaco-list-row')
       .filter({ hasNot: page.locator('.label-name', { hasText: /^run / }) })
       .filter({ has: page.locator('.label-description', { hasText: /^running \d+%$/ }) });
     await stepRunning.filter({ has: page.locator('.label-name', { hasText: /^Encode images$/ }) }).waitFor({ timeout: 60_000 });
@@ -26,7 +41,10 @@ test('Cancel Run stops a running run within 2 s and the tree shows it cancelled'
     t.diagnostic(`cancelling during step "${step}"`);
 
     const entered = await runCommand(page, 'TLDR: Cancel Run');
-    await runRow.locator('.label-description').filter({ hasText: /cancelled/ }).waitFor({ timeout: 15_000 });
+    await runRow
+      .locator('.label-description')
+      .filter({ hasText: /cancelled/ })
+      .waitFor({ timeout: 15_000 });
     const elapsed = Date.now() - entered;
     t.diagnostic(`the tree showed the run cancelled ${elapsed} ms after Cancel Run`);
 
@@ -36,7 +54,10 @@ test('Cancel Run stops a running run within 2 s and the tree shows it cancelled'
     assert.doesNotMatch(await treeDescription(runRow), /worst-group|succeeded|failed/);
     // The job is over: the editor's job bar is hidden, the status bar item gone.
     await frame.locator('[data-testid=job-status]').waitFor({ state: 'hidden', timeout: 5_000 });
-    await page.locator('.statusbar').getByText(/TLDR: retraining/).waitFor({ state: 'hidden', timeout: 5_000 });
+    await page
+      .locator('.statusbar')
+      .getByText(/TLDR: retraining/)
+      .waitFor({ state: 'hidden', timeout: 5_000 });
     const log = tldrLog(host);
     assert.match(log, /\[run\] cancel requested/);
     assert.match(log, /\[run\] (run \S+ )?cancelled/);
@@ -45,4 +66,5 @@ test('Cancel Run stops a running run within 2 s and the tree shows it cancelled'
     await screenshot(page, 'cancel-run');
     assert.ok(elapsed <= 2_000, `the run stopped and showed cancelled within 2 s (took ${elapsed} ms)`);
     assert.equal(await treeRows(page, 'running').count(), 0);
-  }));
+  }),
+);

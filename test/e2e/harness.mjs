@@ -25,8 +25,14 @@ const { chromium } = require('playwright-core');
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
   '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost',
 ];
 
@@ -57,7 +63,15 @@ export const QUIET_SETTINGS = {
 
 /** Every process group started here, killed on exit if a test forgot to (or crashed). */
 const liveGroups = new Set();
-process.on('exit', () => { for (const pgid of liveGroups) { try { process.kill(-pgid, 'SIGKILL'); } catch { /* gone */ } } });
+process.on('exit', () => {
+  for (const pgid of liveGroups) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+});
 
 /** A TCP port free on 127.0.0.1 right now. */
 export async function freePort() {
@@ -65,7 +79,10 @@ export async function freePort() {
     const srv = createServer();
     srv.unref();
     srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => { const { port } = /** @type {import('node:net').AddressInfo} */ (srv.address()); srv.close(() => res(port)); });
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = /** @type {import('node:net').AddressInfo} */ (srv.address());
+      srv.close(() => res(port));
+    });
   });
 }
 
@@ -76,7 +93,14 @@ export function vsixPath() {
   return p;
 }
 
-function safeName(s) { return s.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'test'; }
+function safeName(s) {
+  return (
+    s
+      .replace(/[^A-Za-z0-9._-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 80) || 'test'
+  );
+}
 
 /**
  * @typedef {object} HostOptions
@@ -103,8 +127,11 @@ function safeName(s) { return s.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-
 
 /** Runs code-server's CLI for a one-shot command (e.g. --install-extension) in the run folder. */
 function codeServerCli(run, args) {
-  const r = spawnSync(codeServerBin, ['--config', run.config, '--user-data-dir', run.userDataDir, '--extensions-dir', run.extensionsDir, ...args],
-    { env: run.env, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(
+    codeServerBin,
+    ['--config', run.config, '--user-data-dir', run.userDataDir, '--extensions-dir', run.extensionsDir, ...args],
+    { env: run.env, encoding: 'utf8', timeout: 60_000 },
+  );
   if (r.status !== 0) throw new Error(`code-server ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`);
   return r.stdout + r.stderr;
 }
@@ -136,9 +163,23 @@ export async function startHost(name, opts = {}) {
     },
   };
   delete run.env.VSCODE_IPC_HOOK_CLI; // never talk to an outer VS Code
-  for (const d of [run.userDataDir, join(run.userDataDir, 'User'), run.extensionsDir, run.workspace,
-    run.env.XDG_CONFIG_HOME, run.env.XDG_DATA_HOME, run.env.XDG_CACHE_HOME, run.env.XDG_STATE_HOME, run.env.HOME]) mkdirSync(d, { recursive: true });
-  const settings = { ...QUIET_SETTINGS, ...(opts.workspaceTrust ? { 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'always' } : {}), ...opts.settings };
+  for (const d of [
+    run.userDataDir,
+    join(run.userDataDir, 'User'),
+    run.extensionsDir,
+    run.workspace,
+    run.env.XDG_CONFIG_HOME,
+    run.env.XDG_DATA_HOME,
+    run.env.XDG_CACHE_HOME,
+    run.env.XDG_STATE_HOME,
+    run.env.HOME,
+  ])
+    mkdirSync(d, { recursive: true });
+  const settings = {
+    ...QUIET_SETTINGS,
+    ...(opts.workspaceTrust ? { 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'always' } : {}),
+    ...opts.settings,
+  };
   writeFileSync(join(run.userDataDir, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
   for (const [rel, content] of Object.entries(opts.files ?? {})) {
     mkdirSync(dirname(join(run.workspace, rel)), { recursive: true });
@@ -169,9 +210,20 @@ export async function startHost(name, opts = {}) {
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
       writeFileSync(run.config, `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
-      const args = ['--config', run.config, '--user-data-dir', run.userDataDir, '--extensions-dir', run.extensionsDir,
-        '--disable-telemetry', '--disable-update-check', '--disable-getting-started-override', '--ignore-last-opened',
-        ...(opts.workspaceTrust ? [] : ['--disable-workspace-trust']), run.workspace];
+      const args = [
+        '--config',
+        run.config,
+        '--user-data-dir',
+        run.userDataDir,
+        '--extensions-dir',
+        run.extensionsDir,
+        '--disable-telemetry',
+        '--disable-update-check',
+        '--disable-getting-started-override',
+        '--ignore-last-opened',
+        ...(opts.workspaceTrust ? [] : ['--disable-workspace-trust']),
+        run.workspace,
+      ];
       // detached: the child calls setsid(), so code-server, its extension host and every other child
       // share one process group that teardown kills as a whole.
       const child = spawn(codeServerBin, args, { cwd: runDir, env: run.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -180,7 +232,9 @@ export async function startHost(name, opts = {}) {
       child.stdout.on('data', (b) => live.log.push(b.toString()));
       child.stderr.on('data', (b) => live.log.push(b.toString()));
       const exited = new Promise((res) => child.once('exit', (code, sig) => res(`exited (${code ?? sig})`)));
-      const listening = waitFor(() => live.log.join('').includes(`HTTP server listening on http://127.0.0.1:${port}/`), timeoutMs).then(() => 'ok');
+      const listening = waitFor(() => live.log.join('').includes(`HTTP server listening on http://127.0.0.1:${port}/`), timeoutMs).then(
+        () => 'ok',
+      );
       const outcome = await Promise.race([listening, exited]);
       if (outcome === 'ok') break;
       await killGroup(child.pid, runDir);
@@ -210,13 +264,20 @@ export async function startHost(name, opts = {}) {
       // Webview resources use https://*.vscode-cdn.net URLs that the webview's service worker answers
       // from the local server; they are allowed only when the service worker served them.
       if (/(^|\.)vscode-cdn\.net$/.test(u.hostname)) {
-        req.response().then((r) => { if (!r?.fromServiceWorker()) offlineViolations.push(`${req.method()} ${req.url()} (not from the service worker)`); }).catch(() => {});
+        req
+          .response()
+          .then((r) => {
+            if (!r?.fromServiceWorker()) offlineViolations.push(`${req.method()} ${req.url()} (not from the service worker)`);
+          })
+          .catch(() => {});
         return;
       }
       offlineViolations.push(`${req.method()} ${req.url()}`);
     });
-    const page = context.pages()[0] ?? await context.newPage();
-    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
     page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
     await page.goto(url);
     await page.locator('.monaco-workbench').waitFor({ timeout: timeoutMs });
@@ -224,9 +285,19 @@ export async function startHost(name, opts = {}) {
     timings.workbenchMs = Date.now() - t0;
 
     return {
-      page, context, url, runDir, name,
-      workspace: run.workspace, userDataDir: run.userDataDir, extensionsDir: run.extensionsDir,
-      offlineViolations, consoleErrors, timings, serverLog: () => live.log.join(''), close,
+      page,
+      context,
+      url,
+      runDir,
+      name,
+      workspace: run.workspace,
+      userDataDir: run.userDataDir,
+      extensionsDir: run.extensionsDir,
+      offlineViolations,
+      consoleErrors,
+      timings,
+      serverLog: () => live.log.join(''),
+      close,
     };
   } catch (e) {
     const err = /** @type {Error} */ (e);
@@ -278,16 +349,35 @@ function saveFailureArtifacts(host, err) {
 
 /** Kills a process group (TERM, then KILL) and any straggler that still uses the run folder. */
 async function killGroup(pgid, runDir) {
-  const alive = () => { try { process.kill(-pgid, 0); return true; } catch { return false; } };
-  try { process.kill(-pgid, 'SIGTERM'); } catch { /* already gone */ }
+  const alive = () => {
+    try {
+      process.kill(-pgid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  try {
+    process.kill(-pgid, 'SIGTERM');
+  } catch {
+    /* already gone */
+  }
   for (let i = 0; i < 30 && alive(); i++) await sleep(100);
-  if (alive()) { try { process.kill(-pgid, 'SIGKILL'); } catch { /* gone */ } }
+  if (alive()) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
   liveGroups.delete(pgid);
   // A child that made its own session escapes the group: find ours by the run folder in the command line.
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(runDir)) process.kill(Number(pid), 'SIGKILL');
-    } catch { /* gone or not ours */ }
+    } catch {
+      /* gone or not ours */
+    }
   }
 }
 
@@ -308,7 +398,10 @@ export function vscodeLogs(host) {
 
 /** The log file of the "TLDR" LogOutputChannel so far ('' before the extension activated). */
 export function tldrLog(host) {
-  return vscodeLogs(host).filter((f) => /tldr-debias\.tldr-debias[\\/]TLDR\.log$/.test(f.path)).map((f) => f.text).join('');
+  return vscodeLogs(host)
+    .filter((f) => /tldr-debias\.tldr-debias[\\/]TLDR\.log$/.test(f.path))
+    .map((f) => f.text)
+    .join('');
 }
 
 /**
@@ -321,7 +414,9 @@ export function workerPids(host) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       if (cmd.includes(host.extensionsDir) && /dist[\\/]worker\.js/.test(cmd)) pids.push(Number(pid));
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return pids;
 }
@@ -350,22 +445,48 @@ export async function waitFor(pred, timeoutMs, intervalMs = 100) {
 export async function runCommand(page, title, opts = {}) {
   const input = page.locator('.quick-input-widget input');
   const rows = page.locator('.quick-input-list .monaco-list-row');
-  const label = (row) => row.locator('.label-name').first().innerText().then((s) => s.replace(/\u00a0/g, ' ').trim(), () => '');
+  const label = (row) =>
+    row
+      .locator('.label-name')
+      .first()
+      .innerText()
+      .then(
+        (s) => s.replace(/\u00a0/g, ' ').trim(),
+        () => '',
+      );
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   let row;
   for (;;) {
     if (!(await input.isVisible())) await page.keyboard.press('F1');
     // A webview that has just taken the focus may swallow F1: open the palette from the title bar then.
-    if (!(await input.waitFor({ state: 'visible', timeout: 3_000 }).then(() => true, () => false))) await page.locator('.titlebar .command-center-center').click();
+    if (
+      !(await input.waitFor({ state: 'visible', timeout: 3_000 }).then(
+        () => true,
+        () => false,
+      ))
+    )
+      await page.locator('.titlebar .command-center-center').click();
     await input.waitFor({ state: 'visible' });
     await input.fill(`>${title}`);
     // The row with exactly this title (a recently used or similar command may be listed first).
-    const found = await rows.filter({ hasText: title }).first().waitFor({ state: 'visible', timeout: 5_000 }).then(() => true, () => false);
+    const found = await rows
+      .filter({ hasText: title })
+      .first()
+      .waitFor({ state: 'visible', timeout: 5_000 })
+      .then(
+        () => true,
+        () => false,
+      );
     if (found) {
-      for (const r of await rows.filter({ hasText: title }).all()) if ((await label(r)) === title) { row = r; break; }
+      for (const r of await rows.filter({ hasText: title }).all())
+        if ((await label(r)) === title) {
+          row = r;
+          break;
+        }
       if (row) break;
     }
-    if (Date.now() > deadline) throw new Error(`the command palette does not offer "${title}" (first row: "${found ? await label(rows.first()) : ''}")`);
+    if (Date.now() > deadline)
+      throw new Error(`the command palette does not offer "${title}" (first row: "${found ? await label(rows.first()) : ''}")`);
     await page.keyboard.press('Escape');
     await input.waitFor({ state: 'hidden' });
     await sleep(500);
@@ -386,7 +507,8 @@ export async function runCommand(page, title, opts = {}) {
  * @param {{ nth?: number }} [opts] which webview when several are open (default: the only one)
  */
 export function webviewFrame(page, opts = {}) {
-  const outer = opts.nth === undefined ? page.frameLocator('iframe.webview.ready') : page.locator('iframe.webview.ready').nth(opts.nth).contentFrame();
+  const outer =
+    opts.nth === undefined ? page.frameLocator('iframe.webview.ready') : page.locator('iframe.webview.ready').nth(opts.nth).contentFrame();
   return outer.frameLocator('iframe#active-frame');
 }
 
@@ -419,8 +541,12 @@ export async function openActivity(page, title) {
   await item.waitFor({ state: 'visible' });
   const checked = await item.locator('xpath=..').getAttribute('class');
   if (!/\bchecked\b/.test(checked ?? '')) await item.click();
-  await page.locator('.part.sidebar .composite.title').filter({ hasText: title.toUpperCase() }).or(
-    page.locator('.part.sidebar .composite.title').filter({ hasText: title })).first().waitFor({ state: 'visible' });
+  await page
+    .locator('.part.sidebar .composite.title')
+    .filter({ hasText: title.toUpperCase() })
+    .or(page.locator('.part.sidebar .composite.title').filter({ hasText: title }))
+    .first()
+    .waitFor({ state: 'visible' });
 }
 
 /**
@@ -477,7 +603,9 @@ export function editorTab(page, label) {
  * @param {string} label
  */
 export function treeItem(page, label) {
-  return page.locator('.part.sidebar .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }) });
+  return page
+    .locator('.part.sidebar .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }) });
 }
 
 /**
@@ -499,8 +627,14 @@ export async function openDemo(page, opts = {}) {
   await runCommand(page, 'TLDR: Open Demo');
   await editorTab(page, 'demo.tldr.json').waitFor({ state: 'visible', timeout: opts.timeoutMs ?? 180_000 });
   const frame = webviewFrame(page);
-  await frame.locator('[data-testid=word-row]').first().waitFor({ state: 'visible', timeout: opts.timeoutMs ?? 180_000 });
-  await frame.locator('[data-testid=words-summary]').filter({ hasText: / 0 unscored$/ }).waitFor({ timeout: opts.timeoutMs ?? 180_000 });
+  await frame
+    .locator('[data-testid=word-row]')
+    .first()
+    .waitFor({ state: 'visible', timeout: opts.timeoutMs ?? 180_000 });
+  await frame
+    .locator('[data-testid=words-summary]')
+    .filter({ hasText: / 0 unscored$/ })
+    .waitFor({ timeout: opts.timeoutMs ?? 180_000 });
   return frame;
 }
 
@@ -529,20 +663,26 @@ export function experimentJson(opts = {}) {
   const entries = (lists) => Object.fromEntries(Object.entries(lists).map(([k, ws]) => [k, ws.map((text) => ({ text, source: 'user' }))]));
   const classes = Object.keys(targets);
   const values = Object.keys(spurious);
-  return JSON.stringify({
-    version: 1,
-    name: opts.name ?? 'E2E birds',
-    task: {
-      classes,
-      spurious: { name: 'background', values },
-      targetAnchors: classes.map((c) => `a photo of a ${c}.`),
-      spuriousAnchors: values.map((v) => `a photo of a ${v}.`),
-      neutralPrompt: 'a photo of a {}.',
-    },
-    models: { clip: { dir: 'models/clip' }, classifier: { path: 'models/classifier.onnx' } },
-    data: { train: { manifest: 'data/train.csv' } },
-    words: { targets: entries(targets), spurious: entries(spurious) },
-  }, null, 2) + '\n';
+  return (
+    JSON.stringify(
+      {
+        version: 1,
+        name: opts.name ?? 'E2E birds',
+        task: {
+          classes,
+          spurious: { name: 'background', values },
+          targetAnchors: classes.map((c) => `a photo of a ${c}.`),
+          spuriousAnchors: values.map((v) => `a photo of a ${v}.`),
+          neutralPrompt: 'a photo of a {}.',
+        },
+        models: { clip: { dir: 'models/clip' }, classifier: { path: 'models/classifier.onnx' } },
+        data: { train: { manifest: 'data/train.csv' } },
+        words: { targets: entries(targets), spurious: entries(spurious) },
+      },
+      null,
+      2,
+    ) + '\n'
+  );
 }
 
 /**
@@ -551,10 +691,20 @@ export function experimentJson(opts = {}) {
  */
 export async function calm(page) {
   await page.mouse.move(1150, 16); // an empty stretch of the title bar: no hover there
-  await page.locator('.workbench-hover-container').waitFor({ state: 'hidden', timeout: 3_000 }).catch(() => {});
+  await page
+    .locator('.workbench-hover-container')
+    .waitFor({ state: 'hidden', timeout: 3_000 })
+    .catch(() => {});
   // notification toasts fade and slide in: wait until every toast is opaque and in place
-  await page.waitForFunction(() => [...document.querySelectorAll('.notifications-toasts .notification-toast')].every((el) => {
-    const cs = getComputedStyle(el);
-    return cs.opacity === '1' && (cs.transform === 'none' || /^matrix\(1, 0, 0, 1, 0, 0\)$/.test(cs.transform));
-  }), undefined, { timeout: 3_000, polling: 100 }).catch(() => {});
+  await page
+    .waitForFunction(
+      () =>
+        [...document.querySelectorAll('.notifications-toasts .notification-toast')].every((el) => {
+          const cs = getComputedStyle(el);
+          return cs.opacity === '1' && (cs.transform === 'none' || /^matrix\(1, 0, 0, 1, 0, 0\)$/.test(cs.transform));
+        }),
+      undefined,
+      { timeout: 3_000, polling: 100 },
+    )
+    .catch(() => {});
 }

@@ -12,7 +12,11 @@ test('the packaged VSIX installs offline and the TLDR container appears', { time
     assert.equal(installed.length, 1, `installed extensions: ${readdirSync(extensionsDir).join(', ')}`);
     const ext = join(extensionsDir, installed[0]);
     assert.match(readFileSync(join(ext, '.vsixmanifest'), 'utf8'), /TargetPlatform="linux-x64"/, 'a platform-specific VSIX');
-    assert.deepEqual(readdirSync(join(ext, 'node_modules/onnxruntime-node/bin/napi-v6')), ['linux'], 'only linux binaries of onnxruntime-node');
+    assert.deepEqual(
+      readdirSync(join(ext, 'node_modules/onnxruntime-node/bin/napi-v6')),
+      ['linux'],
+      'only linux binaries of onnxruntime-node',
+    );
 
     await activityItem(page, 'TLDR').waitFor({ state: 'visible', timeout: 30_000 });
     await openActivity(page, 'TLDR');
@@ -23,15 +27,26 @@ test('the packaged VSIX installs offline and the TLDR container appears', { time
 
     // Opening the view activated the extension, without errors.
     await waitFor(() => /TLDR activated/.test(tldrLog(host)), 30_000).catch(() => {
-      throw new Error(`the extension did not log its activation:\n${vscodeLogs(host).map((f) => `--- ${f.path}\n${f.text}`).join('\n')}`);
+      throw new Error(
+        `the extension did not log its activation:\n${vscodeLogs(host)
+          .map((f) => `--- ${f.path}\n${f.text}`)
+          .join('\n')}`,
+      );
     });
-    const exthost = vscodeLogs(host).filter((f) => f.path.endsWith('remoteexthost.log')).map((f) => f.text).join('');
+    const exthost = vscodeLogs(host)
+      .filter((f) => f.path.endsWith('remoteexthost.log'))
+      .map((f) => f.text)
+      .join('');
     assert.doesNotMatch(exthost, /Activating extension 'tldr-debias\.tldr-debias' failed/);
 
     await page.locator('.statusbar').getByText('Activating Extensions').waitFor({ state: 'hidden' });
     await sidebarIdle(page);
     await page.mouse.move(700, 450); // no hover tooltip in the picture
     await page.keyboard.press('Escape');
-    await page.locator('.workbench-hover-container').waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => {});
+    await page
+      .locator('.workbench-hover-container')
+      .waitFor({ state: 'hidden', timeout: 5_000 })
+      .catch(() => {});
     await screenshot(page, 'install-tldr-container');
-  }));
+  }),
+);

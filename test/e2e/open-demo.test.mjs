@@ -22,7 +22,10 @@ test('Open Demo creates the demo, opens it in the editor and shows scored words,
     const file = join(workspace, 'tldr-demo', 'demo.tldr.json');
     assert.ok(existsSync(file), 'tldr-demo/demo.tldr.json exists in the workspace');
     const exp = JSON.parse(readFileSync(file, 'utf8'));
-    assert.ok(exp.words.targets.landbird.some((w) => w.text === 'MALLARD'), 'the demo file lists MALLARD under landbird');
+    assert.ok(
+      exp.words.targets.landbird.some((w) => w.text === 'MALLARD'),
+      'the demo file lists MALLARD under landbird',
+    );
     assert.equal(await editorTab(page, 'demo.tldr.json').count(), 1, 'one editor tab for the demo');
     assert.equal(await page.locator('.part.editor .editor-instance .monaco-editor').count(), 0, 'a webview, not the text editor');
     await frame.getByRole('heading', { name: /Demo: birds on land and water/ }).waitFor();
@@ -54,7 +57,8 @@ test('Open Demo creates the demo, opens it in the editor and shows scored words,
       assert.equal(await r.count(), 1, `one row "${word}" in ${list}/${group}`);
       const pass = await r.getAttribute('data-pass');
       const title = await r.locator('[data-testid=clip-badge]').getAttribute('title');
-      if (pass !== 'false') wrong.push(`${list}/${group} "${word}" (${why}) shows data-pass="${pass}" (CLIP badge title: ${JSON.stringify(title)})`);
+      if (pass !== 'false')
+        wrong.push(`${list}/${group} "${word}" (${why}) shows data-pass="${pass}" (CLIP badge title: ${JSON.stringify(title)})`);
     }
     // Every repeat of a word in the same list fails (the engine marks it "duplicate of …"),
     // e.g. the second "gull" under waterbird and the second "ocean" under water.
@@ -64,7 +68,8 @@ test('Open Demo creates the demo, opens it in the editor and shows scored words,
       for (const r of await table.locator('[data-testid=word-row]').all()) {
         const word = /** @type {string} */ (await r.getAttribute('data-word'));
         const key = word.trim().toLowerCase().replace(/\s+/g, ' ');
-        if (seen.has(key) && !(where === 'targets/landbird' && word === 'sparrow')) { // sparrow: checked above
+        if (seen.has(key) && !(where === 'targets/landbird' && word === 'sparrow')) {
+          // sparrow: checked above
           const pass = await r.getAttribute('data-pass');
           if (pass !== 'false') wrong.push(`${where} "${word}" repeats an earlier word of the list but shows data-pass="${pass}"`);
         }
@@ -72,7 +77,11 @@ test('Open Demo creates the demo, opens it in the editor and shows scored words,
       }
     }
     // Good words pass (the demo's classifier and CLIP agree on them).
-    for (const [list, group, word] of [['targets', 'waterbird', 'duck'], ['spurious', 'water', 'ocean'], ['spurious', 'land', 'forest']]) {
+    for (const [list, group, word] of [
+      ['targets', 'waterbird', 'duck'],
+      ['spurious', 'water', 'ocean'],
+      ['spurious', 'land', 'forest'],
+    ]) {
       const pass = await row(frame, list, group, word).first().getAttribute('data-pass');
       if (pass !== 'true') wrong.push(`${list}/${group} "${word}" (a good word) shows data-pass="${pass}"`);
     }
@@ -80,15 +89,19 @@ test('Open Demo creates the demo, opens it in the editor and shows scored words,
     const logged = /\[score\] (\d+) words scored, (\d+) failing/.exec(tldrLog(host));
     const summary = await frame.locator('[data-testid=words-summary]').innerText();
     t.diagnostic(`engine: ${logged?.[0]}; webview: ${summary}`);
-    if (logged && !summary.includes(`${logged[1]} words · ${logged[2]} failing`)) wrong.push(`the summary reads "${summary}", the engine scored ${logged[1]} words with ${logged[2]} failing`);
+    if (logged && !summary.includes(`${logged[1]} words · ${logged[2]} failing`))
+      wrong.push(`the summary reads "${summary}", the engine scored ${logged[1]} words with ${logged[2]} failing`);
 
     // Pictures of a class table and a spurious table, each from its heading down.
-    const scrollToGroup = (list, group) => frame.locator(`[data-testid=word-table][data-list=${list}][data-group=${group}]`)
-      .evaluate((el) => (el.closest('section') ?? el).scrollIntoView({ block: 'start' }));
+    const scrollToGroup = (list, group) =>
+      frame
+        .locator(`[data-testid=word-table][data-list=${list}][data-group=${group}]`)
+        .evaluate((el) => (el.closest('section') ?? el).scrollIntoView({ block: 'start' }));
     await scrollToGroup('targets', 'landbird');
     await calm(page);
     await screenshot(page, 'open-demo-words');
     await scrollToGroup('spurious', 'water');
     await screenshot(page, 'open-demo-spurious');
     assert.deepEqual(wrong, [], 'the demo words are marked as expected');
-  }));
+  }),
+);

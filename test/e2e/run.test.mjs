@@ -3,7 +3,21 @@
 // Results tab shows the per-group table.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { calm, openActivity, openDemo, outputText, runCommand, screenshot, tldrLog, treeDescription, treeItem, treeRows, waitFor, withHost, workerPids } from './harness.mjs';
+import {
+  calm,
+  openActivity,
+  openDemo,
+  outputText,
+  runCommand,
+  screenshot,
+  tldrLog,
+  treeDescription,
+  treeItem,
+  treeRows,
+  waitFor,
+  withHost,
+  workerPids,
+} from './harness.mjs';
 
 const STEPS = ['Encode images', 'Modality gap', 'Projector', 'Score words', 'Text set', 'Retrain last layer', 'Evaluate', 'Export'];
 
@@ -15,15 +29,28 @@ test('Start Retraining runs in the worker: step logs, tree progress and worst-gr
 
     const t0 = await runCommand(page, 'TLDR: Start Retraining');
     // The work happens in the forked worker, not in the extension host.
-    await waitFor(() => workerPids(host).length > 0, 10_000).catch(() => { throw new Error('no dist/worker.js process runs'); });
+    await waitFor(() => workerPids(host).length > 0, 10_000).catch(() => {
+      throw new Error('no dist/worker.js process runs');
+    });
     // The tree shows the steps of the run, a step running at some point, then all done.
     await treeItem(page, 'Encode images').waitFor({ state: 'visible' });
-    const runRow = treeRows(page, 'run ').filter({ has: page.locator('.label-name', { hasText: /^run / }) }).first();
+    const runRow = treeRows(page, 'run ')
+      .filter({ has: page.locator('.label-name', { hasText: /^run / }) })
+      .first();
     await runRow.waitFor({ state: 'visible' });
     // Watch the tree while the run goes: the steps should turn "done" one after another, as the
     // log says they end (not all at once when the run is over).
-    const snapshot = () => page.locator('.part.sidebar .monaco-list-row').evaluateAll((els) =>
-      Object.fromEntries(els.map((e) => [e.querySelector('.label-name')?.textContent?.trim() ?? '', e.querySelector('.label-description')?.textContent?.trim() ?? ''])));
+    const snapshot = () =>
+      page
+        .locator('.part.sidebar .monaco-list-row')
+        .evaluateAll((els) =>
+          Object.fromEntries(
+            els.map((e) => [
+              e.querySelector('.label-name')?.textContent?.trim() ?? '',
+              e.querySelector('.label-description')?.textContent?.trim() ?? '',
+            ]),
+          ),
+        );
     const doneWhileRunning = new Set(); // how many steps were "done" in a picture taken while the run ran
     const samples = [];
     let pictured = false;
@@ -35,9 +62,17 @@ test('Start Retraining runs in the worker: step logs, tree progress and worst-gr
       if (!runDesc.startsWith('running')) continue;
       const done = STEPS.filter((s) => /^done\b/.test(rows[s] ?? ''));
       doneWhileRunning.add(done.length);
-      const runLog = tldrLog(host).split(/\[run\] run \S+ started/).slice(1).join('');
+      const runLog = tldrLog(host)
+        .split(/\[run\] run \S+ started/)
+        .slice(1)
+        .join('');
       const logged = (runLog.match(/\] (done|skipped|failed|cancelled) in \d/g) ?? []).length;
-      samples.push({ t: Date.now() - t0, done: done.length, logged, running: STEPS.filter((s) => /^running/.test(rows[s] ?? '')).join(',') || 'none' });
+      samples.push({
+        t: Date.now() - t0,
+        done: done.length,
+        logged,
+        running: STEPS.filter((s) => /^running/.test(rows[s] ?? '')).join(',') || 'none',
+      });
       if (!pictured && STEPS.some((s) => /^running \d+%$/.test(rows[s] ?? ''))) {
         pictured = true;
         await calm(page);
@@ -49,7 +84,9 @@ test('Start Retraining runs in the worker: step logs, tree progress and worst-gr
     const descriptions = {};
     for (const s of STEPS) descriptions[s] = await treeDescription(treeItem(page, s));
     for (const s of STEPS) assert.match(descriptions[s], /^done\b/, `step "${s}" done: ${JSON.stringify(descriptions)}`);
-    const trace = samples.map((x) => `${(x.t / 1000).toFixed(1)} s: tree ${x.done} done (${x.running} running), log ${x.logged} ended`).join('; ');
+    const trace = samples
+      .map((x) => `${(x.t / 1000).toFixed(1)} s: tree ${x.done} done (${x.running} running), log ${x.logged} ended`)
+      .join('; ');
     t.diagnostic(`tree while running: ${trace}`);
     t.diagnostic(`numbers of done steps the tree showed while the run ran: ${[...doneWhileRunning].join(', ')}`);
     // The tree keeps up with the engine: a step the log reports ended shows done within 2 s.
@@ -73,7 +110,11 @@ test('Start Retraining runs in the worker: step logs, tree progress and worst-gr
     assert.match(log, new RegExp(`\\[run\\] run ${runId} finished: worst-group accuracy`));
     // …and shows them in the Output panel.
     await runCommand(page, 'TLDR: Show Logs');
-    await page.locator('.part.panel .view-lines').first().filter({ hasText: `run ${runId} finished` }).waitFor({ timeout: 15_000 });
+    await page
+      .locator('.part.panel .view-lines')
+      .first()
+      .filter({ hasText: `run ${runId} finished` })
+      .waitFor({ timeout: 15_000 });
     assert.match(await outputText(page), /\[run\] run \S+ finished: worst-group accuracy/);
 
     // The Results tab: one row per group, worst group and average, report and model links.
@@ -82,13 +123,23 @@ test('Start Retraining runs in the worker: step logs, tree progress and worst-gr
     await table.waitFor({ state: 'visible', timeout: 15_000 });
     assert.equal((await frame.locator('[data-testid=run-status]').innerText()).trim(), 'succeeded');
     const groups = await table.locator('[data-testid=result-row]').evaluateAll((els) => els.map((e) => e.getAttribute('data-group')));
-    assert.deepEqual([...groups].sort(), ['landbird/land', 'landbird/water', 'waterbird/land', 'waterbird/water'], 'a row per (class, background) group');
-    for (const cell of await table.locator('[data-testid=result-row] td.num').allInnerTexts()) assert.match(cell, /^\d+(\.\d)?%?$/, `a number: "${cell}"`);
+    assert.deepEqual(
+      [...groups].sort(),
+      ['landbird/land', 'landbird/water', 'waterbird/land', 'waterbird/water'],
+      'a row per (class, background) group',
+    );
+    for (const cell of await table.locator('[data-testid=result-row] td.num').allInnerTexts())
+      assert.match(cell, /^\d+(\.\d)?%?$/, `a number: "${cell}"`);
     const worst = await frame.locator('[data-testid=result-worst] td.num').allInnerTexts();
     assert.match(worst[0], /^\d+\.\d%$/, `ERM worst group: ${worst}`);
     assert.match(worst[1], /^\d+\.\d%$/, `TLDR worst group: ${worst}`);
-    assert.match(runDesc, new RegExp(`worst-group ${worst[0].replace('.', '\\.')} → ${worst[1].replace('.', '\\.')}`), 'the tree and the Results tab agree');
+    assert.match(
+      runDesc,
+      new RegExp(`worst-group ${worst[0].replace('.', '\\.')} → ${worst[1].replace('.', '\\.')}`),
+      'the tree and the Results tab agree',
+    );
     assert.equal(await frame.locator('[data-testid=open-report]').getAttribute('disabled'), null, 'report link enabled');
     await calm(page);
     await screenshot(page, 'run-results');
-  }));
+  }),
+);

@@ -16,7 +16,11 @@ test('in an untrusted workspace Start Retraining explains that the workspace mus
     const banner = frame.locator('[data-testid=trust-banner]');
     await banner.waitFor({ state: 'visible' });
     assert.match(await banner.innerText(), /trust/i);
-    assert.equal(await frame.locator('[data-testid=score-words]').first().getAttribute('disabled') !== null, true, 'Score words is disabled');
+    assert.equal(
+      (await frame.locator('[data-testid=score-words]').first().getAttribute('disabled')) !== null,
+      true,
+      'Score words is disabled',
+    );
 
     await runCommand(page, 'TLDR: Start Retraining');
     const toast = notification(page, /trust/i);
@@ -27,4 +31,5 @@ test('in an untrusted workspace Start Retraining explains that the workspace mus
     assert.deepEqual(workerPids(host), [], 'no worker process started: no model is loaded');
     await calm(page);
     await screenshot(page, 'untrusted-start-retraining');
-  }));
+  }),
+);

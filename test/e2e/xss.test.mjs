@@ -11,13 +11,18 @@ test('a word with HTML in it is shown as literal text and runs nothing', { timeo
   withHost(t, { files: { 'birds.tldr.json': experimentJson() }, settings: { 'files.autoSave': 'off' } }, async (host) => {
     const { page, workspace } = host;
     const dialogs = [];
-    page.on('dialog', (d) => { dialogs.push(`${d.type()}: ${d.message()}`); void d.dismiss().catch(() => {}); });
+    page.on('dialog', (d) => {
+      dialogs.push(`${d.type()}: ${d.message()}`);
+      void d.dismiss().catch(() => {});
+    });
     const consoleLines = [];
     page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()} (${m.location().url})`));
     const requests = [];
     page.context().on('request', (r) => requests.push(r.url()));
     const failed = [];
-    page.context().on('response', (r) => { if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`); });
+    page.context().on('response', (r) => {
+      if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
+    });
 
     // Open the experiment in the TLDR editor (the default editor of *.tldr.json).
     await quickOpen(page, 'birds.tldr.json');
@@ -40,9 +45,17 @@ test('a word with HTML in it is shown as literal text and runs nothing', { timeo
     assert.equal(await frame.locator('img').count(), 0, 'no img element in the webview');
     assert.equal(await frame.locator('body').evaluate(() => document.querySelectorAll('img, [onerror]').length), 0);
     assert.deepEqual(dialogs, [], 'no dialog opened');
-    assert.deepEqual(requests.filter((u) => /\/x(\?|$)/.test(u)), [], 'nothing requested "x"');
+    assert.deepEqual(
+      requests.filter((u) => /\/x(\?|$)/.test(u)),
+      [],
+      'nothing requested "x"',
+    );
     if (failed.length) t.diagnostic(`failed responses (not from the word): ${failed.join(', ')}`);
-    assert.deepEqual(consoleLines.filter((l) => /onerror|alert|img-src|Refused to load the image|\/x\b/i.test(l)), [], 'no console message about it');
+    assert.deepEqual(
+      consoleLines.filter((l) => /onerror|alert|img-src|Refused to load the image|\/x\b/i.test(l)),
+      [],
+      'no console message about it',
+    );
 
     // The edit reached the document as a JSON string (dirty; saved as such).
     await page.locator('.part.editor .tabs-container .tab.dirty').filter({ hasText: 'birds.tldr.json' }).waitFor({ timeout: 10_000 });
@@ -51,8 +64,12 @@ test('a word with HTML in it is shown as literal text and runs nothing', { timeo
     const file = join(workspace, 'birds.tldr.json');
     await waitFor(() => readFileSync(file, 'utf8').includes('onerror'), 10_000);
     const saved = JSON.parse(readFileSync(file, 'utf8'));
-    assert.deepEqual(saved.words.targets.landbird.map((w) => w.text), ['sparrow', 'finch', EVIL]);
+    assert.deepEqual(
+      saved.words.targets.landbird.map((w) => w.text),
+      ['sparrow', 'finch', EVIL],
+    );
 
     await calm(page);
     await screenshot(page, 'xss-literal-word');
-  }));
+  }),
+);

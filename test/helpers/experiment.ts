@@ -12,6 +12,9 @@ export function sampleExperiment(): ExperimentInput {
     },
     models: { clip: { dir: 'clip' }, classifier: { path: 'classifier.onnx' } },
     data: { train: { manifest: 'metadata.csv', split: 'train' } },
-    words: { targets: { landbird: [{ text: 'sparrow' }], waterbird: [{ text: 'duck' }] }, spurious: { land: [{ text: 'forest' }], water: [{ text: 'ocean' }] } },
+    words: {
+      targets: { landbird: [{ text: 'sparrow' }], waterbird: [{ text: 'duck' }] },
+      spurious: { land: [{ text: 'forest' }], water: [{ text: 'ocean' }] },
+    },
   };
 }

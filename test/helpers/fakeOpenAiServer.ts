@@ -13,9 +13,7 @@ export interface RecordedRequest {
   at: number;
 }
 
-export type Reply =
-  | { status?: number; headers?: Record<string, string>; json?: unknown; text?: string }
-  | { hang: true };
+export type Reply = { status?: number; headers?: Record<string, string>; json?: unknown; text?: string } | { hang: true };
 
 export type Handler = (req: RecordedRequest, index: number) => Reply | Promise<Reply>;
 

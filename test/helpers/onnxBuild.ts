@@ -19,8 +19,20 @@ export function writeVisionModel(file: string, size: number, k: number): void {
         { op_type: 'MatMul', input: ['flat', 'proj'], output: ['image_embeds'], name: 'proj' },
       ],
       initializer: [newTensor({ name: 'proj', dims: [3, k], data_type: FLOAT, raw_data: new Uint8Array(w.buffer) })],
-      input: [{ name: 'pixel_values', type: { tensor_type: { elem_type: FLOAT, shape: { dim: [{ dim_param: 'N' }, { dim_value: 3 }, { dim_value: size }, { dim_value: size }] } } } }],
-      output: [{ name: 'image_embeds', type: { tensor_type: { elem_type: FLOAT, shape: { dim: [{ dim_param: 'N' }, { dim_value: k }] } } } }],
+      input: [
+        {
+          name: 'pixel_values',
+          type: {
+            tensor_type: {
+              elem_type: FLOAT,
+              shape: { dim: [{ dim_param: 'N' }, { dim_value: 3 }, { dim_value: size }, { dim_value: size }] },
+            },
+          },
+        },
+      ],
+      output: [
+        { name: 'image_embeds', type: { tensor_type: { elem_type: FLOAT, shape: { dim: [{ dim_param: 'N' }, { dim_value: k }] } } } },
+      ],
     },
   };
   fs.writeFileSync(file, encodeModel(model));

@@ -9,7 +9,20 @@ import birdsSpec from '../../src/engine/demo/worlds/birds.json';
 
 export async function makeSmallDemo(dir: string): Promise<string> {
   const spec = parseWorldSpec(birdsSpec);
-  const sizes: Record<string, number[][]> = { train: [[120, 8], [4, 40]], val: [[20, 20], [20, 20]], test: [[20, 20], [20, 20]] };
+  const sizes: Record<string, number[][]> = {
+    train: [
+      [120, 8],
+      [4, 40],
+    ],
+    val: [
+      [20, 20],
+      [20, 20],
+    ],
+    test: [
+      [20, 20],
+      [20, 20],
+    ],
+  };
   spec.splits = spec.splits
     .filter((s) => s.name !== 'pretrain')
     .map((s) => (s.role === 'metadata' ? { ...s, groups: sizes[s.name] ?? s.groups } : s.role === 'captions' ? { ...s, perCombo: 1 } : s));

@@ -20,7 +20,15 @@ let exp: string;
 
 function run(args: string[]) {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, OPENAI_API_KEY: '' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, events: r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as EngineEvent) };
+  return {
+    code: r.status,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    events: r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as EngineEvent),
+  };
 }
 
 const sha = (f: string) => createHash('sha256').update(fs.readFileSync(f)).digest('hex');
@@ -47,7 +55,15 @@ test('run: the whole pipeline, run folder contract, drop-in debiased model; a se
   assert.equal(result.type, 'result');
   if (result.type !== 'result') return;
   const runDir = result.summary.runDir;
-  for (const f of ['run.json', 'projector.safetensors', 'train-embeddings.safetensors', 'head.safetensors', 'scores.json', 'model.debiased.onnx', 'report.md']) {
+  for (const f of [
+    'run.json',
+    'projector.safetensors',
+    'train-embeddings.safetensors',
+    'head.safetensors',
+    'scores.json',
+    'model.debiased.onnx',
+    'report.md',
+  ]) {
     assert.ok(fs.existsSync(path.join(runDir, f)), `${f} in the run folder`);
   }
   const steps = first.events.filter((e) => e.type === 'step-end').map((e) => (e as { step: string }).step);
@@ -94,7 +110,10 @@ test('score: the known-bad demo words fail, good ones pass', () => {
   assert.equal(find('waterbird', 'robin').pass, false, 'a land bird listed as a water bird');
   assert.match(find('landbird', 'sparrow').reason!, /duplicate/);
   assert.equal(find('water', 'desert').pass, false, 'a land scene listed as water');
-  assert.ok(scores.some((s) => /does not know/.test(s.reason ?? '')), 'some LLM words are outside the tiny vocabulary');
+  assert.ok(
+    scores.some((s) => /does not know/.test(s.reason ?? '')),
+    'some LLM words are outside the tiny vocabulary',
+  );
   const human = run(['score', exp]);
   assert.match(human.stdout, /FAIL .*MALLARD/);
   const saved = JSON.parse(fs.readFileSync(scoresFile(exp), 'utf8'));
@@ -102,14 +121,21 @@ test('score: the known-bad demo words fail, good ones pass', () => {
 });
 
 test('bad input: invalid experiment JSON names the JSON path; exit code 2', () => {
-  const file = variant('bad-json', (e) => { e.task.classes = ['only']; });
+  const file = variant('bad-json', (e) => {
+    e.task.classes = ['only'];
+  });
   const r = run(['run', file]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /\$\.task\.classes: a task needs at least two classes/);
 });
 
 test('bad input: missing classifier model names the file and the setting', () => {
-  const r = run(['run', variant('no-model', (e) => { e.models.classifier.path = 'models/nope.onnx'; })]);
+  const r = run([
+    'run',
+    variant('no-model', (e) => {
+      e.models.classifier.path = 'models/nope.onnx';
+    }),
+  ]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /nope\.onnx: the file does not exist.*models\.classifier/s);
 });
@@ -118,7 +144,12 @@ test('bad input: a classifier with no final linear layer is refused', () => {
   const noLinear = path.join(repoRoot, 'test', 'fixtures', 'classifiers');
   const file = fs.readdirSync(noLinear).find((f) => /no[-_]?linear|conv[-_]?end/i.test(f) && f.endsWith('.onnx'));
   assert.ok(file, 'the fixture set has a model without a final linear layer');
-  const r = run(['run', variant('no-linear', (e) => { e.models.classifier.path = path.join(noLinear, file!); })]);
+  const r = run([
+    'run',
+    variant('no-linear', (e) => {
+      e.models.classifier.path = path.join(noLinear, file!);
+    }),
+  ]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /linear layer/i);
 });
@@ -127,7 +158,12 @@ test('bad input: CLIP text and image embedding sizes that differ', () => {
   const clip2 = path.join(dir, 'clip-mismatch');
   fs.cpSync(path.join(dir, 'models', 'clip'), clip2, { recursive: true });
   writeVisionModel(path.join(clip2, 'onnx', 'vision_model.onnx'), 64, 7);
-  const r = run(['run', variant('clip-mismatch', (e) => { e.models.clip.dir = 'clip-mismatch'; })]);
+  const r = run([
+    'run',
+    variant('clip-mismatch', (e) => {
+      e.models.clip.dir = 'clip-mismatch';
+    }),
+  ]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /CLIP text embeddings have \d+ dimensions but image embeddings have 7/);
 });
@@ -135,12 +171,22 @@ test('bad input: CLIP text and image embedding sizes that differ', () => {
 test('bad input: unknown labels and missing images are listed by row and path', () => {
   const csv = path.join(dir, 'bad.csv');
   fs.writeFileSync(csv, 'path,label\nworld/train/missing-1.png,0\nworld/train/missing-2.png,1\n');
-  const missing = run(['run', variant('missing-images', (e) => { e.data.train = { manifest: 'bad.csv', root: '.' }; })]);
+  const missing = run([
+    'run',
+    variant('missing-images', (e) => {
+      e.data.train = { manifest: 'bad.csv', root: '.' };
+    }),
+  ]);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /2 image files are missing/);
   assert.ok(missing.stderr.includes(path.join(dir, 'world', 'train', 'missing-1.png')));
   fs.writeFileSync(csv, 'path,label\nx.png,seabird\n');
-  const labels = run(['run', variant('bad-labels', (e) => { e.data.train = { manifest: 'bad.csv' }; })]);
+  const labels = run([
+    'run',
+    variant('bad-labels', (e) => {
+      e.data.train = { manifest: 'bad.csv' };
+    }),
+  ]);
   assert.equal(labels.code, 2);
   assert.match(labels.stderr, /row 2: label "seabird" is not a class index or one of \["landbird","waterbird"\]/);
 });
@@ -149,13 +195,23 @@ test('bad input: a corrupt image is named', () => {
   fs.mkdirSync(path.join(dir, 'corrupt'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'corrupt', 'broken.png'), Buffer.from('\x89PNG\r\n\x1a\nnot really a png'));
   fs.writeFileSync(path.join(dir, 'corrupt.csv'), 'path,label\ncorrupt/broken.png,0\n');
-  const r = run(['run', variant('corrupt', (e) => { e.data.train = { manifest: 'corrupt.csv' }; })]);
+  const r = run([
+    'run',
+    variant('corrupt', (e) => {
+      e.data.train = { manifest: 'corrupt.csv' };
+    }),
+  ]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /broken\.png: cannot decode this image/);
 });
 
 test('bad input: an empty word list for a class', () => {
-  const r = run(['run', variant('empty-words', (e) => { e.words.targets.waterbird = []; })]);
+  const r = run([
+    'run',
+    variant('empty-words', (e) => {
+      e.words.targets.waterbird = [];
+    }),
+  ]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /no target word of class "waterbird" passes validation/);
 });
@@ -171,7 +227,13 @@ test('precomputed embeddings (safetensors) stand in for the training images', ()
   const first = run(['run', exp, '--json']);
   const r = first.events.at(-1) as Extract<EngineEvent, { type: 'result' }>;
   const embeddings = path.join(r.summary.runDir, 'train-embeddings.safetensors');
-  const second = run(['run', variant('from-embeddings', (e) => { e.data.train = { embeddings }; }), '--json']);
+  const second = run([
+    'run',
+    variant('from-embeddings', (e) => {
+      e.data.train = { embeddings };
+    }),
+    '--json',
+  ]);
   assert.equal(second.code, 0, second.stderr);
   const r2 = second.events.at(-1) as Extract<EngineEvent, { type: 'result' }>;
   const counts = JSON.parse(fs.readFileSync(path.join(r2.summary.runDir, 'run.json'), 'utf8')).counts;

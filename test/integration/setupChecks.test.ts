@@ -10,7 +10,19 @@ test('setup checks pass on the demo and name a wrong CLIP name override and a cl
   const exp = await makeSmallDemo(tempDir('tldr-setup-'));
   const checks = await checkSetup(exp);
   const byId = new Map(checks.map((c) => [c.id, c]));
-  for (const id of ['experiment', 'classifier', 'classifier-classes', 'clip-text', 'clip-vision', 'clip-dims', 'data-train', 'data-val', 'data-test', 'data-captions', 'words']) {
+  for (const id of [
+    'experiment',
+    'classifier',
+    'classifier-classes',
+    'clip-text',
+    'clip-vision',
+    'clip-dims',
+    'data-train',
+    'data-val',
+    'data-test',
+    'data-captions',
+    'words',
+  ]) {
     assert.equal(byId.get(id)?.status, 'ok', `${id}: ${byId.get(id)?.message}`);
   }
   assert.match(byId.get('clip-text')!.message, /input_ids \+ attention_mask -> text_embeds \[\d+\]/);

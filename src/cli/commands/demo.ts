@@ -18,7 +18,9 @@ classifier that leans on the background) into DIR (default ./tldr-demo) and runs
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));
 
-export function worstGroupSummary(runs: RunSummary[]): Record<'erm' | 'tldr' | 'dfr', { mean: number; sd: number; values: number[] } | undefined> {
+export function worstGroupSummary(
+  runs: RunSummary[],
+): Record<'erm' | 'tldr' | 'dfr', { mean: number; sd: number; values: number[] } | undefined> {
   const pick = (h: 'erm' | 'tldr' | 'dfr') => {
     const values = runs.map((r) => r.metrics.test?.[h]?.worstGroup).filter((v): v is number => v !== undefined);
     return values.length ? { mean: mean(values), sd: sd(values), values } : undefined;
@@ -27,10 +29,13 @@ export function worstGroupSummary(runs: RunSummary[]): Record<'erm' | 'tldr' | '
 }
 
 export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { out: { type: 'string' }, seeds: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
-  if (values.help) return io.stdout(DEMO_USAGE), EXIT.ok;
+  const { values } = parseArgs({
+    args: argv,
+    options: { out: { type: 'string' }, seeds: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) return (io.stdout(DEMO_USAGE), EXIT.ok);
   const seeds = values.seeds === undefined ? 1 : Number(values.seeds);
-  if (!Number.isInteger(seeds) || seeds < 1) return io.stderr(`--seeds must be a whole number >= 1\n\n${DEMO_USAGE}`), EXIT.usage;
+  if (!Number.isInteger(seeds) || seeds < 1) return (io.stderr(`--seeds must be a whole number >= 1\n\n${DEMO_USAGE}`), EXIT.usage);
   const json = !!values.json;
   const print = eventPrinter(io, json);
   const t0 = performance.now();
@@ -45,12 +50,23 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
   const seconds = (performance.now() - t0) / 1000;
   const worst = worstGroupSummary(runs);
   if (json) {
-    io.stdout(JSON.stringify({ type: 'demo-result', experiment: file, seconds, worstGroup: worst, runs: runs.map((r) => ({ runId: r.runId, runDir: r.runDir, metrics: r.metrics })) }) + '\n');
+    io.stdout(
+      JSON.stringify({
+        type: 'demo-result',
+        experiment: file,
+        seconds,
+        worstGroup: worst,
+        runs: runs.map((r) => ({ runId: r.runId, runDir: r.runDir, metrics: r.metrics })),
+      }) + '\n',
+    );
     return EXIT.ok;
   }
   printMetrics(io, runs[runs.length - 1].metrics);
-  const fmt = (w?: { mean: number; sd: number }) => (w ? `${(w.mean * 100).toFixed(1)}%${seeds > 1 ? ` ± ${(w.sd * 100).toFixed(1)}` : ''}` : '–');
-  io.stdout(`\nTest worst-group accuracy${seeds > 1 ? ` (mean of ${seeds} seeds)` : ''}: ERM ${fmt(worst.erm)}, TLDR ${fmt(worst.tldr)}, DFR ${fmt(worst.dfr)}\n`);
+  const fmt = (w?: { mean: number; sd: number }) =>
+    w ? `${(w.mean * 100).toFixed(1)}%${seeds > 1 ? ` ± ${(w.sd * 100).toFixed(1)}` : ''}` : '–';
+  io.stdout(
+    `\nTest worst-group accuracy${seeds > 1 ? ` (mean of ${seeds} seeds)` : ''}: ERM ${fmt(worst.erm)}, TLDR ${fmt(worst.tldr)}, DFR ${fmt(worst.dfr)}\n`,
+  );
   io.stdout(`Experiment: ${file}\nLast run: ${runs[runs.length - 1].runDir}\nTotal time: ${seconds.toFixed(1)} s\n`);
   return EXIT.ok;
 }

@@ -11,9 +11,13 @@ text set, retrain the last layer, evaluate, export. The run folder is .tldr/runs
 `;
 
 export async function runCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
-  if (values.help) return io.stdout(RUN_USAGE), EXIT.ok;
-  if (positionals.length !== 1) return io.stderr(RUN_USAGE), EXIT.usage;
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+  });
+  if (values.help) return (io.stdout(RUN_USAGE), EXIT.ok);
+  if (positionals.length !== 1) return (io.stderr(RUN_USAGE), EXIT.usage);
   const summary = await runExperiment(positionals[0], { onEvent: eventPrinter(io, !!values.json), signal: io.signal });
   if (!values.json) {
     printMetrics(io, summary.metrics);

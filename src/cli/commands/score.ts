@@ -18,8 +18,10 @@ export function formatScores(scores: WordScore[]): string {
   let group = '';
   for (const s of scores) {
     const g = `${s.list === 'targets' ? 'class' : 'spurious'} ${s.group}`;
-    if (g !== group) lines.push(`\n${g}`, `  pass  clip    logit   word`), (group = g);
-    lines.push(`  ${s.pass ? ' ok ' : 'FAIL'} ${fmt(s.clipMargin, 4)} ${fmt(s.logitMargin, 3)}   ${s.text}${s.reason ? `  (${s.reason})` : ''}`);
+    if (g !== group) (lines.push(`\n${g}`, `  pass  clip    logit   word`), (group = g));
+    lines.push(
+      `  ${s.pass ? ' ok ' : 'FAIL'} ${fmt(s.clipMargin, 4)} ${fmt(s.logitMargin, 3)}   ${s.text}${s.reason ? `  (${s.reason})` : ''}`,
+    );
   }
   const failed = scores.filter((s) => !s.pass).length;
   lines.push(`\n${scores.length - failed} of ${scores.length} words pass.`);
@@ -27,9 +29,13 @@ export function formatScores(scores: WordScore[]): string {
 }
 
 export async function scoreCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
-  if (values.help) return io.stdout(SCORE_USAGE), EXIT.ok;
-  if (positionals.length !== 1) return io.stderr(SCORE_USAGE), EXIT.usage;
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+  });
+  if (values.help) return (io.stdout(SCORE_USAGE), EXIT.ok);
+  if (positionals.length !== 1) return (io.stderr(SCORE_USAGE), EXIT.usage);
   const scores = await scoreWords(positionals[0], { onEvent: eventPrinter(io, !!values.json), signal: io.signal });
   if (!values.json) io.stdout(formatScores(scores));
   return EXIT.ok;

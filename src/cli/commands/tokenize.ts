@@ -11,9 +11,13 @@ using DIR/tokenizer.json.
 `;
 
 export async function tokenizeCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { clip: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
-  if (values.help) return io.stdout(TOKENIZE_USAGE), EXIT.ok;
-  if (!values.clip || positionals.length === 0) return io.stderr(TOKENIZE_USAGE), EXIT.usage;
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { clip: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+  });
+  if (values.help) return (io.stdout(TOKENIZE_USAGE), EXIT.ok);
+  if (!values.clip || positionals.length === 0) return (io.stderr(TOKENIZE_USAGE), EXIT.usage);
   const tok = loadClipTokenizer(path.join(values.clip, 'tokenizer.json'));
   const out = positionals.map((text) => ({ text, ids: tok.encode(text), unknown: tok.hasUnknown(text) }));
   io.stdout(JSON.stringify(out.length === 1 ? out[0] : out) + '\n');

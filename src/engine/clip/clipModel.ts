@@ -51,10 +51,17 @@ export interface ClipModel {
 }
 
 function requireFile(file: string, what: string): void {
-  if (!fs.existsSync(file)) throw new InputError(`${file}: ${what} not found. A CLIP folder needs the Hugging Face export layout: onnx/text_model.onnx, onnx/vision_model.onnx, tokenizer.json, preprocessor_config.json (or set the file names in models.clip).`);
+  if (!fs.existsSync(file))
+    throw new InputError(
+      `${file}: ${what} not found. A CLIP folder needs the Hugging Face export layout: onnx/text_model.onnx, onnx/vision_model.onnx, tokenizer.json, preprocessor_config.json (or set the file names in models.clip).`,
+    );
 }
 
-export async function loadClip(clip: Experiment['models']['clip'], resolve: (p: string) => string, opts: SessionOptions = {}): Promise<ClipModel> {
+export async function loadClip(
+  clip: Experiment['models']['clip'],
+  resolve: (p: string) => string,
+  opts: SessionOptions = {},
+): Promise<ClipModel> {
   const files = clipFiles(clip, resolve);
   requireFile(files.textModel, 'CLIP text model');
   requireFile(files.visionModel, 'CLIP vision model');
@@ -62,7 +69,10 @@ export async function loadClip(clip: Experiment['models']['clip'], resolve: (p: 
   requireFile(files.preprocessor, 'CLIP preprocessor config');
   const tokenizer = loadClipTokenizer(files.tokenizer);
   const preprocessing = readClipPreprocessing(files.preprocessor);
-  const [text, vision] = await Promise.all([createSession(files.textModel, files.textModel, opts), createSession(files.visionModel, files.visionModel, opts)]);
+  const [text, vision] = await Promise.all([
+    createSession(files.textModel, files.textModel, opts),
+    createSession(files.visionModel, files.visionModel, opts),
+  ]);
   const names = clip.names;
   const C = CLIP_NAME_CANDIDATES;
   const idsName = pickName(text.inputNames, names.inputIds, C.inputIds, 'token id input', files.textModel);
@@ -76,10 +86,12 @@ export async function loadClip(clip: Experiment['models']['clip'], resolve: (p: 
     const len = Math.max(padTo, ...batch.map((ids) => ids.length));
     const ids = new BigInt64Array(batch.length * len).fill(BigInt(tokenizer.padId));
     const mask = new BigInt64Array(batch.length * len);
-    batch.forEach((row, i) => row.forEach((id, j) => {
-      ids[i * len + j] = BigInt(id);
-      mask[i * len + j] = 1n;
-    }));
+    batch.forEach((row, i) =>
+      row.forEach((id, j) => {
+        ids[i * len + j] = BigInt(id);
+        mask[i * len + j] = 1n;
+      }),
+    );
     const feeds: Record<string, ort.Tensor> = { [idsName]: new ort.Tensor('int64', ids, [batch.length, len]) };
     if (attentionName) feeds[attentionName] = new ort.Tensor('int64', mask, [batch.length, len]);
     const out = (await text.run(feeds, [textOut]))[textOut];
@@ -94,7 +106,9 @@ export async function loadClip(clip: Experiment['models']['clip'], resolve: (p: 
   const textDim = (await runText([tokenizer.encode('a photo.')])).dim;
   const imageDim = (await runVision(new Float32Array(3 * preprocessing.crop * preprocessing.crop), 1)).dim;
   if (textDim !== imageDim) {
-    throw new InputError(`${files.dir}: CLIP text embeddings have ${textDim} dimensions but image embeddings have ${imageDim}. The two models must come from the same CLIP export (text_embeds and image_embeds, both projected).`);
+    throw new InputError(
+      `${files.dir}: CLIP text embeddings have ${textDim} dimensions but image embeddings have ${imageDim}. The two models must come from the same CLIP export (text_embeds and image_embeds, both projected).`,
+    );
   }
 
   return {
@@ -111,7 +125,10 @@ export async function loadClip(clip: Experiment['models']['clip'], resolve: (p: 
       for (let start = 0; start < order.length; start += batchSize) {
         throwIfAborted(o.signal);
         const idx = order.slice(start, start + batchSize);
-        const { data } = await runText(idx.map((i) => encoded[i]), o.padTo);
+        const { data } = await runText(
+          idx.map((i) => encoded[i]),
+          o.padTo,
+        );
         idx.forEach((i, r) => out.set(data.subarray(r * textDim, (r + 1) * textDim), i * textDim));
         o.onBatch?.(Math.min(start + batchSize, order.length));
       }

@@ -11,9 +11,18 @@ export const CLIP_NAME_CANDIDATES = {
 } as const;
 
 /** The override when given (it must exist), else the first known name, else the only one. */
-export function pickName(names: readonly string[], wanted: string | undefined, candidates: readonly string[], what: string, file: string): string {
+export function pickName(
+  names: readonly string[],
+  wanted: string | undefined,
+  candidates: readonly string[],
+  what: string,
+  file: string,
+): string {
   if (wanted) {
-    if (!names.includes(wanted)) throw new InputError(`${file}: has no ${what} named "${wanted}" (it has ${names.join(', ')}). Fix models.clip.names in the experiment.`);
+    if (!names.includes(wanted))
+      throw new InputError(
+        `${file}: has no ${what} named "${wanted}" (it has ${names.join(', ')}). Fix models.clip.names in the experiment.`,
+      );
     return wanted;
   }
   for (const c of candidates) if (names.includes(c)) return c;

@@ -25,13 +25,18 @@ export function loadClipTokenizer(file: string, context = CLIP_CONTEXT): ClipTok
   try {
     json = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new InputError(`${file}: cannot read the CLIP tokenizer (${(err as Error).message}). Point models.clip.tokenizer at the export's tokenizer.json.`);
+    throw new InputError(
+      `${file}: cannot read the CLIP tokenizer (${(err as Error).message}). Point models.clip.tokenizer at the export's tokenizer.json.`,
+    );
   }
   const configFile = path.join(path.dirname(file), 'tokenizer_config.json');
   const config = fs.existsSync(configFile) ? JSON.parse(fs.readFileSync(configFile, 'utf8')) : {};
   const tok = new Tokenizer(json, config);
   const empty = tok.encode('').ids;
-  if (empty.length < 1) throw new InputError(`${file}: the tokenizer adds no end token; a CLIP tokenizer.json must have a post-processor that adds start and end tokens.`);
+  if (empty.length < 1)
+    throw new InputError(
+      `${file}: the tokenizer adds no end token; a CLIP tokenizer.json must have a post-processor that adds start and end tokens.`,
+    );
   const endId = empty[empty.length - 1];
   const padToken = typeof config.pad_token === 'string' ? config.pad_token : undefined;
   const padId = (padToken && tok.token_to_id(padToken)) ?? endId;
@@ -44,7 +49,10 @@ export function loadClipTokenizer(file: string, context = CLIP_CONTEXT): ClipTok
   const encode = (text: string): number[] => {
     const ids = tok.encode(text).ids;
     for (const id of ids) {
-      if (!Number.isInteger(id)) throw new InputError(`${file}: "${text}" encodes to a non-integer id (${String(id)}); the tokenizer model type may be unsupported (use BPE or WordPiece).`);
+      if (!Number.isInteger(id))
+        throw new InputError(
+          `${file}: "${text}" encodes to a non-integer id (${String(id)}); the tokenizer model type may be unsupported (use BPE or WordPiece).`,
+        );
     }
     if (ids.length <= context) return ids;
     return [...ids.slice(0, context - 1), endId];

@@ -31,7 +31,9 @@ function readRows(file: string, format: 'auto' | 'csv' | 'jsonl' | 'waterbirds')
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new InputError(`${file}: cannot read the manifest (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). Check the path in the experiment's data section.`);
+    throw new InputError(
+      `${file}: cannot read the manifest (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). Check the path in the experiment's data section.`,
+    );
   }
   const jsonl = format === 'jsonl' || (format === 'auto' && /\.jsonl?$/i.test(file));
   if (jsonl) {
@@ -40,7 +42,9 @@ function readRows(file: string, format: 'auto' | 'csv' | 'jsonl' | 'waterbirds')
       try {
         return [JSON.parse(line) as Row];
       } catch {
-        throw new InputError(`${file}:${i + 1}: not a JSON object. Each line of a JSONL manifest must be like {"path": "a.jpg", "label": 0}.`);
+        throw new InputError(
+          `${file}:${i + 1}: not a JSON object. Each line of a JSONL manifest must be like {"path": "a.jpg", "label": 0}.`,
+        );
       }
     });
     return { rows, format: 'jsonl' };
@@ -49,7 +53,9 @@ function readRows(file: string, format: 'auto' | 'csv' | 'jsonl' | 'waterbirds')
   try {
     rows = parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true });
   } catch (err) {
-    throw new InputError(`${file}: not a valid CSV (${(err as Error).message}). The first line must name the columns, e.g. path,label,spurious.`);
+    throw new InputError(
+      `${file}: not a valid CSV (${(err as Error).message}). The first line must name the columns, e.g. path,label,spurious.`,
+    );
   }
   const cols = Object.keys(rows[0] ?? {});
   const waterbirds = format === 'waterbirds' || (format === 'auto' && cols.includes('img_filename') && cols.includes('place'));
@@ -73,7 +79,10 @@ function indexOf(value: unknown, names: string[]): number | null | undefined {
 }
 
 function listProblems(file: string, problems: string[], what: string, fix: string): InputError {
-  const shown = problems.slice(0, 20).map((p) => `  ${p}`).join('\n');
+  const shown = problems
+    .slice(0, 20)
+    .map((p) => `  ${p}`)
+    .join('\n');
   const more = problems.length > 20 ? `\n  ... and ${problems.length - 20} more` : '';
   return new InputError(`${file}: ${problems.length} ${what}:\n${shown}${more}\n${fix}`);
 }
@@ -87,7 +96,8 @@ export interface ManifestOptions {
 export function readManifest(file: string, task: Task, opts: ManifestOptions): ImageRecord[] {
   const { rows, format } = readRows(file, opts.format);
   const root = opts.root ?? path.dirname(file);
-  const wantSplit = opts.split === undefined ? undefined : format === 'waterbirds' ? (WATERBIRDS_SPLITS[opts.split] ?? opts.split) : opts.split;
+  const wantSplit =
+    opts.split === undefined ? undefined : format === 'waterbirds' ? (WATERBIRDS_SPLITS[opts.split] ?? opts.split) : opts.split;
   const records: ImageRecord[] = [];
   const badLabels: string[] = [];
   const missing: string[] = [];
@@ -101,16 +111,31 @@ export function readManifest(file: string, task: Task, opts: ManifestOptions): I
     }
     const label = indexOf(field(row, LABEL_KEYS), task.classes);
     const spurious = indexOf(field(row, SPURIOUS_KEYS), task.spurious.values);
-    if (label === undefined) badLabels.push(`${where}: label ${JSON.stringify(field(row, LABEL_KEYS))} is not a class index or one of ${JSON.stringify(task.classes)}`);
-    if (spurious === undefined) badLabels.push(`${where}: spurious value ${JSON.stringify(field(row, SPURIOUS_KEYS))} is not an index or one of ${JSON.stringify(task.spurious.values)}`);
+    if (label === undefined)
+      badLabels.push(
+        `${where}: label ${JSON.stringify(field(row, LABEL_KEYS))} is not a class index or one of ${JSON.stringify(task.classes)}`,
+      );
+    if (spurious === undefined)
+      badLabels.push(
+        `${where}: spurious value ${JSON.stringify(field(row, SPURIOUS_KEYS))} is not an index or one of ${JSON.stringify(task.spurious.values)}`,
+      );
     const abs = path.resolve(root, rel);
     if (!fs.existsSync(abs)) missing.push(abs);
     records.push({ path: abs, label: label ?? null, spurious: spurious ?? null });
   });
-  if (badLabels.length) throw listProblems(file, badLabels, 'rows with unknown labels', 'Use class indices or names from task.classes and task.spurious.values.');
-  if (missing.length) throw listProblems(file, missing, 'image files are missing', 'Restore the files, fix the paths, or set "root" for the manifest.');
+  if (badLabels.length)
+    throw listProblems(
+      file,
+      badLabels,
+      'rows with unknown labels',
+      'Use class indices or names from task.classes and task.spurious.values.',
+    );
+  if (missing.length)
+    throw listProblems(file, missing, 'image files are missing', 'Restore the files, fix the paths, or set "root" for the manifest.');
   if (records.length === 0) {
-    throw new InputError(`${file}: no rows${wantSplit !== undefined ? ` with split "${opts.split}"` : ''}. Check the manifest and the "split" setting.`);
+    throw new InputError(
+      `${file}: no rows${wantSplit !== undefined ? ` with split "${opts.split}"` : ''}. Check the manifest and the "split" setting.`,
+    );
   }
   return records;
 }

@@ -22,7 +22,8 @@ const WORLD_SPLITS = ['train', 'val', 'test', 'captions'];
 export function packageRoot(from = __dirname): string {
   for (let dir = from; ; dir = path.dirname(dir)) {
     const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg) && fs.existsSync(path.join(dir, 'media')) && JSON.parse(fs.readFileSync(pkg, 'utf8')).name === 'tldr-debias') return dir;
+    if (fs.existsSync(pkg) && fs.existsSync(path.join(dir, 'media')) && JSON.parse(fs.readFileSync(pkg, 'utf8')).name === 'tldr-debias')
+      return dir;
     if (path.dirname(dir) === dir) throw new Error(`cannot find the tldr-debias package root above ${from}`);
   }
 }
@@ -51,7 +52,8 @@ export function demoExperiment(pre: DemoPreprocessing): ExperimentInput {
   const world = parseWorldSpec(birdsSpec);
   const words = demoWordsSchema.parse(birdsWords);
   // The word file stands in for an LLM answer, mess included; it is imported as such.
-  const entries = (lists: Record<string, string[]>) => Object.fromEntries(Object.entries(lists).map(([k, ws]) => [k, ws.map((text) => ({ text, source: 'llm' as const }))]));
+  const entries = (lists: Record<string, string[]>) =>
+    Object.fromEntries(Object.entries(lists).map(([k, ws]) => [k, ws.map((text) => ({ text, source: 'llm' as const }))]));
   return {
     version: 1,
     name: 'Demo: birds on land and water',

@@ -89,13 +89,16 @@ export function planWorld(world: WorldSpec, splits?: string[]): WorldItem[] {
         }),
       );
     } else {
-      for (const kind of world.kinds) for (const scene of world.scenes) for (let i = 0; i < split.perCombo; i++) draws.push({ kind, scene });
+      for (const kind of world.kinds)
+        for (const scene of world.scenes) for (let i = 0; i < split.perCombo; i++) draws.push({ kind, scene });
     }
     shuffle(draws, rng);
     const width = Math.max(5, String(draws.length).length);
     draws.forEach(({ kind, scene }, i) => {
       const captions =
-        split.role === 'metadata' ? [] : Array.from({ length: split.captionsPerImage }, () => fillCaption(pick(world.captionTemplates, rng), kind, scene, rng));
+        split.role === 'metadata'
+          ? []
+          : Array.from({ length: split.captionsPerImage }, () => fillCaption(pick(world.captionTemplates, rng), kind, scene, rng));
       items.push({
         split: split.name,
         file: `${split.name}/${String(i).padStart(width, '0')}_${slug(kind.name)}_${slug(scene.name)}.png`,
@@ -130,7 +133,6 @@ async function writeIfChanged(file: string, text: string): Promise<void> {
   if (old !== text) await writeFileAtomic(file, text);
 }
 
-
 export async function generateWorld(world: WorldSpec, outDir: string, opts: GenerateOptions = {}): Promise<GenerateResult> {
   const items = planWorld(world, opts.splits);
   const splitsDone = new Set(items.map((i) => i.split));
@@ -162,12 +164,24 @@ export async function generateWorld(world: WorldSpec, outDir: string, opts: Gene
   if (metaRows.length) {
     const code = (i: WorldItem) => (splitOf(i.split) as Extract<SplitSpec, { role: 'metadata' }>).code;
     result.metadata = path.join(outDir, 'metadata.csv');
-    await writeIfChanged(result.metadata, csv(['img_filename', 'y', 'split', 'place'], metaRows.map((i) => [i.file, i.y, code(i), i.place])));
+    await writeIfChanged(
+      result.metadata,
+      csv(
+        ['img_filename', 'y', 'split', 'place'],
+        metaRows.map((i) => [i.file, i.y, code(i), i.place]),
+      ),
+    );
   }
   const capRows = items.filter((i) => splitOf(i.split).role === 'captions');
   if (capRows.length) {
     result.captions = path.join(outDir, 'captions.csv');
-    await writeIfChanged(result.captions, csv(['image', 'caption'], capRows.flatMap((i) => i.captions.map((c) => [i.file, c]))));
+    await writeIfChanged(
+      result.captions,
+      csv(
+        ['image', 'caption'],
+        capRows.flatMap((i) => i.captions.map((c) => [i.file, c])),
+      ),
+    );
   }
   for (const s of world.splits.filter((s) => s.role === 'pretrain' && splitsDone.has(s.name))) {
     const rows = items.filter((i) => i.split === s.name).flatMap((i) => i.captions.map((c) => [i.file, c, i.y, i.place, i.kind, i.scene]));

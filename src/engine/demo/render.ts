@@ -78,7 +78,12 @@ function scenePainter(scene: SceneSpec, rng: Rng, jitterAmount: number): Painter
   switch (scene.texture) {
     case 'trees': {
       const trunks = Array.from({ length: 3 + rng.int(4) }, () => ({ x: rng.next(), w: 0.02 + rng.next() * 0.03 }));
-      const crowns = Array.from({ length: 10 + rng.int(8) }, () => ({ x: rng.next(), y: rng.next() * 0.55, r: 0.08 + rng.next() * 0.1, light: rng.next() }));
+      const crowns = Array.from({ length: 10 + rng.int(8) }, () => ({
+        x: rng.next(),
+        y: rng.next() * 0.55,
+        r: 0.08 + rng.next() * 0.1,
+        light: rng.next(),
+      }));
       return (x, y) => {
         for (const c of crowns) if ((x - c.x) ** 2 + (y - c.y) ** 2 < c.r * c.r) return mix(col.alt, col.base, c.light * 0.5);
         for (const t of trunks) if (Math.abs(x - t.x) < t.w) return col.accent;
@@ -132,7 +137,11 @@ function scenePainter(scene: SceneSpec, rng: Rng, jitterAmount: number): Painter
       };
     }
     case 'reeds': {
-      const reeds = Array.from({ length: 8 + rng.int(8) }, () => ({ x: rng.next(), top: 0.3 + rng.next() * 0.5, w: 0.008 + rng.next() * 0.01 }));
+      const reeds = Array.from({ length: 8 + rng.int(8) }, () => ({
+        x: rng.next(),
+        top: 0.3 + rng.next() * 0.5,
+        w: 0.008 + rng.next() * 0.01,
+      }));
       return (x, y) => {
         for (const r of reeds) {
           if (Math.abs(x - r.x) < r.w && y > r.top) return col.alt;
@@ -162,7 +171,10 @@ function scenePainter(scene: SceneSpec, rng: Rng, jitterAmount: number): Painter
         return Math.sin(x * 50 * freq + Math.floor(y * 4 + phase) * 7) > 0.2 ? col.alt : col.base;
       };
     case 'checks':
-      return (x, y) => ((Math.floor(x * 6 * freq) + Math.floor(y * 6 * freq + phase)) % 2 ? col.base : mix(col.alt, col.accent, 0.5 + 0.5 * Math.sin(x * 9)));
+      return (x, y) =>
+        (Math.floor(x * 6 * freq) + Math.floor(y * 6 * freq + phase)) % 2
+          ? col.base
+          : mix(col.alt, col.accent, 0.5 + 0.5 * Math.sin(x * 9));
   }
 }
 
@@ -181,7 +193,8 @@ function objectParts(kind: KindSpec, rng: Rng, jitterAmount: number): Part[] {
     mark: jitter(hexToRgb(kind.colors.marking), rng, jitterAmount),
   };
   const [rx, ry] = s.body;
-  const ellipse = (cx: number, cy: number, ax: number, ay: number) => (x: number, y: number) => ((x - cx) / ax) ** 2 + ((y - cy) / ay) ** 2 <= 1;
+  const ellipse = (cx: number, cy: number, ax: number, ay: number) => (x: number, y: number) =>
+    ((x - cx) / ax) ** 2 + ((y - cy) / ay) ** 2 <= 1;
   const capsule = (x0: number, y0: number, x1: number, y1: number, r: number) => (x: number, y: number) => {
     const dx = x1 - x0;
     const dy = y1 - y0;
@@ -202,7 +215,8 @@ function objectParts(kind: KindSpec, rng: Rng, jitterAmount: number): Part[] {
   const inWing = ellipse(-rx * 0.15, -ry * 0.1, rx * 0.65, ry * 0.6);
   const inHead = hr > 0 ? ellipse(hx, hy, hr, hr) : () => false;
   const inEye = hr > 0 ? ellipse(hx + hr * 0.35, hy - hr * 0.2, Math.max(0.7, hr * 0.22), Math.max(0.7, hr * 0.22)) : () => false;
-  const inBeak = bl > 0 && hr > 0 ? triangle(hx + hr * 0.75, hy - bw, hx + hr * 0.75, hy + bw, hx + hr * 0.75 + bl, hy + bw * 0.4) : () => false;
+  const inBeak =
+    bl > 0 && hr > 0 ? triangle(hx + hr * 0.75, hy - bw, hx + hr * 0.75, hy + bw, hx + hr * 0.75 + bl, hy + bw * 0.4) : () => false;
   const inNeck = s.neck > 0 && hr > 0 ? capsule(rx * 0.55, -ry * 0.3, hx, hy, Math.max(1, hr * 0.55)) : () => false;
   const inTail = s.tail > 0 ? triangle(-rx * 0.7, -ry * 0.1, -rx - s.tail, -ry * 0.45, -rx - s.tail, ry * 0.25) : () => false;
   const legL = s.legs > 0 ? capsule(rx * 0.2, ry * 0.7, rx * 0.25, ry + s.legs, 0.6) : () => false;
@@ -288,4 +302,3 @@ export function renderImage(world: WorldSpec, kind: KindSpec, scene: SceneSpec, 
   }
   return out;
 }
-

@@ -3,11 +3,28 @@
 import { z } from 'zod';
 
 const hex = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour is "#rrggbb"');
-const name = z.string().trim().min(1).regex(/^[a-z][a-z0-9 -]*$/, 'names are lowercase words (they become CLIP vocabulary)');
+const name = z
+  .string()
+  .trim()
+  .min(1)
+  .regex(/^[a-z][a-z0-9 -]*$/, 'names are lowercase words (they become CLIP vocabulary)');
 const range = z.tuple([z.number(), z.number()]).refine(([a, b]) => a <= b, 'range is [min, max]');
 
 export const markingSchema = z.enum(['none', 'breast', 'cap', 'bars', 'spots', 'mask', 'wingtip', 'stripe']);
-export const textureSchema = z.enum(['trees', 'grass', 'dunes', 'stalks', 'waves', 'ripples', 'flow', 'reeds', 'tiles', 'cloth', 'shelves', 'checks']);
+export const textureSchema = z.enum([
+  'trees',
+  'grass',
+  'dunes',
+  'stalks',
+  'waves',
+  'ripples',
+  'flow',
+  'reeds',
+  'tiles',
+  'cloth',
+  'shelves',
+  'checks',
+]);
 
 /** One kind of object (a bird species, a fruit...), drawn from a few ellipses and strokes. Lengths in pixels at scale 1. */
 export const kindSchema = z
@@ -60,7 +77,9 @@ export const splitSchema = z.discriminatedUnion('role', [
   z
     .object({
       name,
-      role: z.enum(['pretrain', 'captions']).describe('pretrain: <name>.csv with several captions per image; captions: captions.csv, one per image'),
+      role: z
+        .enum(['pretrain', 'captions'])
+        .describe('pretrain: <name>.csv with several captions per image; captions: captions.csv, one per image'),
       perCombo: z.number().int().positive().describe('images per kind x scene'),
       captionsPerImage: z.number().int().positive().default(1),
     })

@@ -16,7 +16,8 @@ export interface LoadedExperiment {
 
 export function formatJsonPath(p: ReadonlyArray<PropertyKey>): string {
   let out = '$';
-  for (const k of p) out += typeof k === 'number' ? `[${k}]` : /^[A-Za-z_$][\w$]*$/.test(String(k)) ? `.${String(k)}` : `[${JSON.stringify(String(k))}]`;
+  for (const k of p)
+    out += typeof k === 'number' ? `[${k}]` : /^[A-Za-z_$][\w$]*$/.test(String(k)) ? `.${String(k)}` : `[${JSON.stringify(String(k))}]`;
   return out;
 }
 
@@ -49,7 +50,9 @@ export function loadExperiment(file: string): LoadedExperiment {
   try {
     text = fs.readFileSync(abs, 'utf8');
   } catch (err) {
-    throw new InputError(`${abs}: cannot read the experiment file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). Check the path.`);
+    throw new InputError(
+      `${abs}: cannot read the experiment file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). Check the path.`,
+    );
   }
   const experiment = parseExperimentText(abs, text);
   const dir = path.dirname(abs);

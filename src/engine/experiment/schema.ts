@@ -24,7 +24,10 @@ export const taskSchema = z
       .strict(),
     targetAnchors: z.array(z.string().min(1)).describe('one CLIP anchor prompt per class, e.g. "a photo of a landbird."'),
     spuriousAnchors: z.array(z.string().min(1)).describe('one CLIP anchor prompt per spurious value'),
-    neutralPrompt: z.string().includes('{}', { message: 'the neutral prompt must contain {} where the word goes' }).default('a photo of a {}.'),
+    neutralPrompt: z
+      .string()
+      .includes('{}', { message: 'the neutral prompt must contain {} where the word goes' })
+      .default('a photo of a {}.'),
     lowercaseWords: z.boolean().default(true).describe('lowercase words before prompting, as the reference does'),
   })
   .strict();
@@ -72,7 +75,7 @@ export const manifestSourceSchema = z
   .object({
     manifest: z.string().min(1).describe('CSV, JSONL, or a Waterbirds metadata.csv'),
     format: z.enum(['auto', 'csv', 'jsonl', 'waterbirds']).default('auto'),
-    root: z.string().optional().describe('folder the image paths are relative to (default: the manifest\'s folder)'),
+    root: z.string().optional().describe("folder the image paths are relative to (default: the manifest's folder)"),
     split: z.string().optional().describe('keep only rows of this split (Waterbirds: train, val, test; or 0, 1, 2)'),
   })
   .strict();
@@ -90,7 +93,7 @@ export const captionsSchema = z
   .object({
     path: z.string().min(1).describe('CSV or JSONL of (image, caption) pairs'),
     root: z.string().optional(),
-    limit: z.number().int().positive().default(1000).describe('pairs used for the gap, as the reference\'s n_gap_estimates'),
+    limit: z.number().int().positive().default(1000).describe("pairs used for the gap, as the reference's n_gap_estimates"),
   })
   .strict();
 
@@ -105,10 +108,17 @@ export const dataSchema = z
 
 export const retrainSchema = z
   .object({
-    preset: z.enum(['converge', 'reference']).default('converge').describe('converge: full-batch-like training to convergence; reference: one AdamW epoch, lr 1e-4, batch 128'),
+    preset: z
+      .enum(['converge', 'reference'])
+      .default('converge')
+      .describe('converge: full-batch-like training to convergence; reference: one AdamW epoch, lr 1e-4, batch 128'),
     optimizer: z.enum(['adamw', 'sgd']).default('adamw'),
     lr: z.number().positive().default(1e-3),
-    weightDecay: z.array(z.number().nonnegative()).min(1).default([0, 1e-4, 1e-3, 1e-2]).describe('candidates; chosen on val groups when val has them'),
+    weightDecay: z
+      .array(z.number().nonnegative())
+      .min(1)
+      .default([0, 1e-4, 1e-3, 1e-2])
+      .describe('candidates; chosen on val groups when val has them'),
     batchSize: z.number().int().positive().default(128),
     epochs: z.number().int().positive().default(100),
     examplesPerEpoch: z.number().int().positive().default(4096).describe('group-balanced examples drawn per epoch'),
@@ -119,8 +129,15 @@ export const retrainSchema = z
 export const settingsSchema = z
   .object({
     seed: z.number().int().nonnegative().default(0),
-    lambda: z.array(z.number().positive()).min(1).default([50]).describe('projector ridge lambda candidates; chosen on val groups when val has them'),
-    relu: z.enum(['auto', 'on', 'off']).default('auto').describe('ReLU on the projection; auto: on when the classifier features are non-negative'),
+    lambda: z
+      .array(z.number().positive())
+      .min(1)
+      .default([50])
+      .describe('projector ridge lambda candidates; chosen on val groups when val has them'),
+    relu: z
+      .enum(['auto', 'on', 'off'])
+      .default('auto')
+      .describe('ReLU on the projection; auto: on when the classifier features are non-negative'),
     normalize: z.enum(['none', 'clip']).default('none').describe("the reference's preprocess_embed"),
     templates: z.enum(['openai80', 'neutral']).default('openai80'),
     batchSize: z.number().int().positive().default(32).describe('images per onnxruntime batch'),
@@ -148,18 +165,35 @@ export const experimentSchema = z
   .superRefine((exp, ctx) => {
     const t = exp.task;
     if (t.targetAnchors.length !== t.classes.length) {
-      ctx.addIssue({ code: 'custom', path: ['task', 'targetAnchors'], message: `needs one anchor per class (${t.classes.length}), has ${t.targetAnchors.length}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['task', 'targetAnchors'],
+        message: `needs one anchor per class (${t.classes.length}), has ${t.targetAnchors.length}`,
+      });
     }
     if (t.spuriousAnchors.length !== t.spurious.values.length) {
-      ctx.addIssue({ code: 'custom', path: ['task', 'spuriousAnchors'], message: `needs one anchor per spurious value (${t.spurious.values.length}), has ${t.spuriousAnchors.length}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['task', 'spuriousAnchors'],
+        message: `needs one anchor per spurious value (${t.spurious.values.length}), has ${t.spuriousAnchors.length}`,
+      });
     }
-    for (const [key, names] of [['targets', t.classes], ['spurious', t.spurious.values]] as const) {
+    for (const [key, names] of [
+      ['targets', t.classes],
+      ['spurious', t.spurious.values],
+    ] as const) {
       const lists = exp.words[key];
       for (const name of names) {
-        if (!(name in lists)) ctx.addIssue({ code: 'custom', path: ['words', key, name], message: `missing word list for "${name}": add "${name}": []` });
+        if (!(name in lists))
+          ctx.addIssue({ code: 'custom', path: ['words', key, name], message: `missing word list for "${name}": add "${name}": []` });
       }
       for (const name of Object.keys(lists)) {
-        if (!names.includes(name)) ctx.addIssue({ code: 'custom', path: ['words', key, name], message: `"${name}" is not one of ${JSON.stringify(names)}: rename or remove this list` });
+        if (!names.includes(name))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['words', key, name],
+            message: `"${name}" is not one of ${JSON.stringify(names)}: rename or remove this list`,
+          });
       }
     }
   });

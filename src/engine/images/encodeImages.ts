@@ -72,7 +72,9 @@ export async function encodeImages(
       }),
     );
     const needDecode = new Set(missRows.flat());
-    const decoded = new Map(await Promise.all([...needDecode].map(async (i) => [i, await decodeImage(files[i], paths[start + i])] as const)));
+    const decoded = new Map(
+      await Promise.all([...needDecode].map(async (i) => [i, await decodeImage(files[i], paths[start + i])] as const)),
+    );
     const misses = await Promise.all(
       encoders.map(async (enc, e) => {
         const rows = missRows[e].sort((a, b) => a - b);

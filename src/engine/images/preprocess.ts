@@ -23,7 +23,9 @@ export function readClipPreprocessing(file: string): ImagePreprocessing {
   try {
     cfg = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new InputError(`${file}: cannot read the CLIP preprocessor config (${(err as Error).message}). Use the export's preprocessor_config.json.`);
+    throw new InputError(
+      `${file}: cannot read the CLIP preprocessor config (${(err as Error).message}). Use the export's preprocessor_config.json.`,
+    );
   }
   const size = cfg.size as number | { shortest_edge?: number; height?: number } | undefined;
   const cropSize = cfg.crop_size as number | { height?: number } | undefined;
@@ -34,13 +36,23 @@ export function readClipPreprocessing(file: string): ImagePreprocessing {
   if (!resize || !crop || mean?.length !== 3 || std?.length !== 3) {
     throw new InputError(`${file}: needs size.shortest_edge, crop_size, image_mean[3] and image_std[3] (the CLIPImageProcessor fields).`);
   }
-  return { resize, crop, mean: mean as ImagePreprocessing['mean'], std: std as ImagePreprocessing['std'], rescale: typeof cfg.rescale_factor === 'number' ? cfg.rescale_factor : 1 / 255 };
+  return {
+    resize,
+    crop,
+    mean: mean as ImagePreprocessing['mean'],
+    std: std as ImagePreprocessing['std'],
+    rescale: typeof cfg.rescale_factor === 'number' ? cfg.rescale_factor : 1 / 255,
+  };
 }
 
 /** Decode once to RGB so each model's preprocessing starts from the same pixels. */
 export async function decodeImage(bytes: Uint8Array, file: string): Promise<DecodedImage> {
   try {
-    const { data, info } = await sharp(bytes, { failOn: 'error' }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(bytes, { failOn: 'error' })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     return { data, width: info.width, height: info.height };
   } catch (err) {
     throw new InputError(`${file}: cannot decode this image (${(err as Error).message}). Replace the file or remove it from the manifest.`);

@@ -46,7 +46,10 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata?: Re
   return out;
 }
 
-export function decodeSafetensors(buf: Uint8Array, source = 'safetensors'): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
+export function decodeSafetensors(
+  buf: Uint8Array,
+  source = 'safetensors',
+): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   if (b.length < 8) throw new Error(`${source}: not a safetensors file (too short)`);
   const n = Number(b.readBigUInt64LE(0));
@@ -71,7 +74,13 @@ export function decodeSafetensors(buf: Uint8Array, source = 'safetensors'): { te
     const bytes = Uint8Array.prototype.slice.call(b, base + data_offsets[0], base + data_offsets[1]);
     const ab = bytes.buffer;
     const data =
-      dtype === 'F32' ? new Float32Array(ab) : dtype === 'F64' ? new Float64Array(ab) : dtype === 'I32' ? new Int32Array(ab) : new BigInt64Array(ab);
+      dtype === 'F32'
+        ? new Float32Array(ab)
+        : dtype === 'F64'
+          ? new Float64Array(ab)
+          : dtype === 'I32'
+            ? new Int32Array(ab)
+            : new BigInt64Array(ab);
     tensors[name] = { dtype, shape, data };
   }
   return { tensors, metadata };

@@ -54,7 +54,6 @@ export interface TrainedHead extends LinearHead {
 /** Milliseconds of work between yields to the event loop. */
 const YIELD_MS = 20;
 
-
 function checkAbort(signal?: AbortSignal): void {
   if (signal?.aborted) throw abortError();
 }
@@ -87,8 +86,15 @@ export function initLinearPytorch(dim: number, classes: number, seed: number): L
  * (overwritten). `z` is scratch of length classes.
  */
 export function crossEntropyGrad(
-  head: LinearHead, x: ArrayLike<number>, y: Int32Array, n: number, dim: number, classes: number,
-  gW: Float64Array, gb: Float64Array, z: Float64Array,
+  head: LinearHead,
+  x: ArrayLike<number>,
+  y: Int32Array,
+  n: number,
+  dim: number,
+  classes: number,
+  gW: Float64Array,
+  gb: Float64Array,
+  z: Float64Array,
 ): number {
   if (classes === 2) return crossEntropyGrad2(head, x, y, n, dim, gW, gb);
   const { weight, bias } = head;
@@ -130,8 +136,13 @@ export function crossEntropyGrad(
  * instead of once per class: about twice as fast on D = 2048.
  */
 function crossEntropyGrad2(
-  head: LinearHead, x: ArrayLike<number>, y: Int32Array, n: number, dim: number,
-  gW: Float64Array, gb: Float64Array,
+  head: LinearHead,
+  x: ArrayLike<number>,
+  y: Int32Array,
+  n: number,
+  dim: number,
+  gW: Float64Array,
+  gb: Float64Array,
 ): number {
   const { weight: w, bias } = head;
   gW.fill(0);
@@ -142,7 +153,8 @@ function crossEntropyGrad2(
     const xi = i * dim;
     const label = y[i];
     if (!(label === 0 || label === 1)) throw new Error(`Label ${label} at row ${i} is outside 0..1.`);
-    let s0 = bias[0], s1 = bias[1];
+    let s0 = bias[0],
+      s1 = bias[1];
     for (let j = 0; j < dim; j++) {
       const v = x[xi + j];
       s0 += w[j] * v;
@@ -164,7 +176,10 @@ function crossEntropyGrad2(
   return loss * inv;
 }
 
-interface Optimizer { step(param: Float64Array, grad: Float64Array, slot: number, lr: number): void; tick(): void }
+interface Optimizer {
+  step(param: Float64Array, grad: Float64Array, slot: number, lr: number): void;
+  tick(): void;
+}
 
 /** torch.optim.AdamW (amsgrad off): decay, moments, bias-corrected step. */
 function adamW(weightDecay: number, sizes: number[], beta1 = 0.9, beta2 = 0.999, eps = 1e-8): Optimizer {
@@ -172,9 +187,12 @@ function adamW(weightDecay: number, sizes: number[], beta1 = 0.9, beta2 = 0.999,
   const v = sizes.map((s) => new Float64Array(s));
   let t = 0;
   return {
-    tick: () => { t++; },
+    tick: () => {
+      t++;
+    },
     step(param, grad, slot, lr) {
-      const mi = m[slot], vi = v[slot];
+      const mi = m[slot],
+        vi = v[slot];
       const bc1 = 1 - beta1 ** t;
       const bc2Sqrt = Math.sqrt(1 - beta2 ** t);
       const stepSize = lr / bc1;
@@ -195,7 +213,9 @@ function sgd(weightDecay: number, momentum: number, sizes: number[]): Optimizer 
   const buf = sizes.map((s) => new Float64Array(s));
   let t = 0;
   return {
-    tick: () => { t++; },
+    tick: () => {
+      t++;
+    },
     step(param, grad, slot, lr) {
       const b = buf[slot];
       for (let i = 0; i < param.length; i++) {
@@ -211,14 +231,13 @@ export async function trainLinearHead(opts: TrainLinearHeadOptions): Promise<Tra
   const { dim, classes, epochs, signal } = opts;
   if (!(dim > 0 && classes > 1)) throw new Error(`trainLinearHead: need dim > 0 and at least 2 classes (got ${dim}, ${classes}).`);
   const init = opts.init ?? 'pytorch';
-  const head: LinearHead = init === 'pytorch'
-    ? initLinearPytorch(dim, classes, opts.seed)
-    : { weight: new Float64Array(init.weight), bias: new Float64Array(init.bias) };
+  const head: LinearHead =
+    init === 'pytorch'
+      ? initLinearPytorch(dim, classes, opts.seed)
+      : { weight: new Float64Array(init.weight), bias: new Float64Array(init.bias) };
   if (head.weight.length !== classes * dim || head.bias.length !== classes) throw new Error('trainLinearHead: init has the wrong shape.');
   const sizes = [classes * dim, classes];
-  const opt = opts.optimizer === 'adamw'
-    ? adamW(opts.weightDecay, sizes)
-    : sgd(opts.weightDecay, opts.momentum ?? 0.9, sizes);
+  const opt = opts.optimizer === 'adamw' ? adamW(opts.weightDecay, sizes) : sgd(opts.weightDecay, opts.momentum ?? 0.9, sizes);
   const gW = new Float64Array(classes * dim);
   const gb = new Float64Array(classes);
   const z = new Float64Array(classes);
@@ -249,7 +268,12 @@ export async function trainLinearHead(opts: TrainLinearHeadOptions): Promise<Tra
 
 /** X W^T + b for X n x dim: n x classes. */
 export function logits(
-  weight: Float64Array, bias: Float64Array, X: Float32Array | Float64Array, n: number, dim: number, classes: number,
+  weight: Float64Array,
+  bias: Float64Array,
+  X: Float32Array | Float64Array,
+  n: number,
+  dim: number,
+  classes: number,
 ): Float64Array {
   const out = new Float64Array(n * classes);
   for (let i = 0; i < n; i++) {
@@ -266,7 +290,12 @@ export function logits(
 
 /** argmax of the logits; ties go to the first class, as torch.argmax. */
 export function predict(
-  weight: Float64Array, bias: Float64Array, X: Float32Array | Float64Array, n: number, dim: number, classes: number,
+  weight: Float64Array,
+  bias: Float64Array,
+  X: Float32Array | Float64Array,
+  n: number,
+  dim: number,
+  classes: number,
 ): Int32Array {
   const z = logits(weight, bias, X, n, dim, classes);
   const out = new Int32Array(n);
@@ -303,7 +332,11 @@ export interface FittedLogisticRegression extends LinearHead {
  * folded into W and b.
  */
 export async function fitLogisticRegression(
-  X: Float32Array | Float64Array, y: Int32Array, n: number, dim: number, classes: number,
+  X: Float32Array | Float64Array,
+  y: Int32Array,
+  n: number,
+  dim: number,
+  classes: number,
   options: LogisticRegressionOptions = {},
 ): Promise<FittedLogisticRegression> {
   const Creg = options.C ?? 1;
@@ -316,7 +349,10 @@ export async function fitLogisticRegression(
     for (let j = 0; j < dim; j++) mean[j] /= n;
     const v = new Float64Array(dim);
     for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) v[j] += (X[i * dim + j] - mean[j]) ** 2;
-    for (let j = 0; j < dim; j++) { const s = Math.sqrt(v[j] / n); std[j] = s > 1e-12 ? s : 1; } // ddof 0, constant -> 1, as StandardScaler
+    for (let j = 0; j < dim; j++) {
+      const s = Math.sqrt(v[j] / n);
+      std[j] = s > 1e-12 ? s : 1;
+    } // ddof 0, constant -> 1, as StandardScaler
   }
   const Z = new Float64Array(n * dim);
   for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) Z[i * dim + j] = (X[i * dim + j] - mean[j]) / std[j];
@@ -355,19 +391,33 @@ export async function fitLogisticRegression(
   return { weight, bias, iterations: res.iterations, converged: res.converged };
 }
 
-const dot = (a: Float64Array, b: Float64Array) => { let s = 0; for (let i = 0; i < a.length; i++) s += a[i] * b[i]; return s; };
-const maxAbs = (a: Float64Array) => { let m = 0; for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i])); return m; };
+const dot = (a: Float64Array, b: Float64Array) => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+};
+const maxAbs = (a: Float64Array) => {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+};
 
 /** Limited-memory BFGS (two-loop recursion, memory 10) with Armijo backtracking; for smooth convex objectives. */
 async function lbfgs(
-  fg: (x: Float64Array, g: Float64Array) => number, x0: Float64Array, maxIter: number, tol: number, signal?: AbortSignal,
+  fg: (x: Float64Array, g: Float64Array) => number,
+  x0: Float64Array,
+  maxIter: number,
+  tol: number,
+  signal?: AbortSignal,
 ): Promise<{ x: Float64Array; iterations: number; converged: boolean }> {
   const P = x0.length;
   const mem = 10;
   let x = new Float64Array(x0);
   let g = new Float64Array(P);
   let f = fg(x, g);
-  const S: Float64Array[] = [], Yv: Float64Array[] = [], rho: number[] = [];
+  const S: Float64Array[] = [],
+    Yv: Float64Array[] = [],
+    rho: number[] = [];
   const d = new Float64Array(P);
   const alphas = new Float64Array(mem);
   const pause = yielder(signal);
@@ -393,8 +443,11 @@ async function lbfgs(
       for (let i = 0; i < P; i++) d[i] += (alphas[h] - beta) * sh[i];
     }
     let gd = dot(g, d);
-    if (!(gd < 0)) { // not a descent direction: restart from steepest descent
-      S.length = 0; Yv.length = 0; rho.length = 0;
+    if (!(gd < 0)) {
+      // not a descent direction: restart from steepest descent
+      S.length = 0;
+      Yv.length = 0;
+      rho.length = 0;
       for (let i = 0; i < P; i++) d[i] = -g[i];
       gd = -dot(g, g);
     }
@@ -410,15 +463,28 @@ async function lbfgs(
       step *= 0.5;
     }
     if (!(fn <= f)) return { x, iterations: iter, converged: false }; // no progress possible at this precision
-    const s = new Float64Array(P), yv = new Float64Array(P);
-    for (let i = 0; i < P; i++) { s[i] = xn[i] - x[i]; yv[i] = gn[i] - g[i]; }
+    const s = new Float64Array(P),
+      yv = new Float64Array(P);
+    for (let i = 0; i < P; i++) {
+      s[i] = xn[i] - x[i];
+      yv[i] = gn[i] - g[i];
+    }
     const sy = dot(s, yv);
-    if (sy > 1e-12 * dot(yv, yv)) { // keep the inverse-Hessian estimate positive definite
-      if (S.length === mem) { S.shift(); Yv.shift(); rho.shift(); }
-      S.push(s); Yv.push(yv); rho.push(1 / sy);
+    if (sy > 1e-12 * dot(yv, yv)) {
+      // keep the inverse-Hessian estimate positive definite
+      if (S.length === mem) {
+        S.shift();
+        Yv.shift();
+        rho.shift();
+      }
+      S.push(s);
+      Yv.push(yv);
+      rho.push(1 / sy);
     }
     const fPrev = f;
-    x = xn; g = gn; f = fn;
+    x = xn;
+    g = gn;
+    f = fn;
     if (fPrev - f <= 1e-15 * Math.max(1, Math.abs(f)) && maxAbs(g) < Math.sqrt(tol)) return { x, iterations: iter + 1, converged: true };
   }
   return { x, iterations: maxIter, converged: maxAbs(g) < tol };

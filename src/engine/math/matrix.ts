@@ -15,9 +15,14 @@ const PANEL_BYTES = 128 * 1024;
  * With `upperOnly`, only j >= i (rounded out to whole tiles) is computed, for symmetric results.
  */
 export function gemmABt(
-  A: Float64Array, B: Float64Array, C: Float64Array,
-  m: number, n: number, k: number,
-  accumulate = false, upperOnly = false,
+  A: Float64Array,
+  B: Float64Array,
+  C: Float64Array,
+  m: number,
+  n: number,
+  k: number,
+  accumulate = false,
+  upperOnly = false,
 ): void {
   if (!accumulate) C.fill(0, 0, m * n);
   if (m === 0 || n === 0 || k === 0) return;
@@ -32,26 +37,56 @@ export function gemmABt(
       const a1 = a0 + k;
       let j = upperOnly ? Math.max(j0, i - (i % 4)) : j0;
       for (; j + 3 < j1; j += 4) {
-        const b0 = j * k, b1 = b0 + k, b2 = b1 + k, b3 = b2 + k;
-        let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+        const b0 = j * k,
+          b1 = b0 + k,
+          b2 = b1 + k,
+          b3 = b2 + k;
+        let c00 = 0,
+          c01 = 0,
+          c02 = 0,
+          c03 = 0,
+          c10 = 0,
+          c11 = 0,
+          c12 = 0,
+          c13 = 0;
         for (let p = 0; p < k; p++) {
-          const x0 = A[a0 + p], x1 = A[a1 + p];
-          const y0 = B[b0 + p], y1 = B[b1 + p], y2 = B[b2 + p], y3 = B[b3 + p];
-          c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
-          c10 += x1 * y0; c11 += x1 * y1; c12 += x1 * y2; c13 += x1 * y3;
+          const x0 = A[a0 + p],
+            x1 = A[a1 + p];
+          const y0 = B[b0 + p],
+            y1 = B[b1 + p],
+            y2 = B[b2 + p],
+            y3 = B[b3 + p];
+          c00 += x0 * y0;
+          c01 += x0 * y1;
+          c02 += x0 * y2;
+          c03 += x0 * y3;
+          c10 += x1 * y0;
+          c11 += x1 * y1;
+          c12 += x1 * y2;
+          c13 += x1 * y3;
         }
-        const r0 = i * n + j, r1 = r0 + n;
-        C[r0] += c00; C[r0 + 1] += c01; C[r0 + 2] += c02; C[r0 + 3] += c03;
-        C[r1] += c10; C[r1 + 1] += c11; C[r1 + 2] += c12; C[r1 + 3] += c13;
+        const r0 = i * n + j,
+          r1 = r0 + n;
+        C[r0] += c00;
+        C[r0 + 1] += c01;
+        C[r0 + 2] += c02;
+        C[r0 + 3] += c03;
+        C[r1] += c10;
+        C[r1 + 1] += c11;
+        C[r1 + 2] += c12;
+        C[r1 + 3] += c13;
       }
       for (; j < j1; j++) {
         const b0 = j * k;
-        let c0 = 0, c1 = 0;
+        let c0 = 0,
+          c1 = 0;
         for (let p = 0; p < k; p++) {
           const y = B[b0 + p];
-          c0 += A[a0 + p] * y; c1 += A[a1 + p] * y;
+          c0 += A[a0 + p] * y;
+          c1 += A[a1 + p] * y;
         }
-        C[i * n + j] += c0; C[(i + 1) * n + j] += c1;
+        C[i * n + j] += c0;
+        C[(i + 1) * n + j] += c1;
       }
     }
     for (; i < iEnd; i++) {
@@ -67,9 +102,7 @@ export function gemmABt(
 }
 
 /** dst (cols x count) = transpose of rows [r0, r0 + count) of src (rows x cols). */
-export function transposeRows(
-  src: Float64Array | Float32Array, cols: number, r0: number, count: number, dst: Float64Array,
-): void {
+export function transposeRows(src: Float64Array | Float32Array, cols: number, r0: number, count: number, dst: Float64Array): void {
   for (let r = 0; r < count; r++) {
     const s = (r0 + r) * cols;
     for (let c = 0; c < cols; c++) dst[c * count + r] = src[s + c];
@@ -148,7 +181,8 @@ export function cholesky(A: Float64Array, n: number): Float64Array {
 
 /** Solve L L^T X = B in place for B n x r (L from `cholesky`). */
 export function choleskySolve(L: Float64Array, n: number, B: Float64Array, r: number): Float64Array {
-  for (let i = 0; i < n; i++) { // forward: L Z = B, row-wise so the inner loops run along rows of B
+  for (let i = 0; i < n; i++) {
+    // forward: L Z = B, row-wise so the inner loops run along rows of B
     const ri = i * r;
     for (let p = 0; p < i; p++) {
       const l = L[i * n + p];
@@ -159,7 +193,8 @@ export function choleskySolve(L: Float64Array, n: number, B: Float64Array, r: nu
     const inv = 1 / L[i * n + i];
     for (let c = 0; c < r; c++) B[ri + c] *= inv;
   }
-  for (let i = n - 1; i >= 0; i--) { // backward: L^T X = Z
+  for (let i = n - 1; i >= 0; i--) {
+    // backward: L^T X = Z
     const ri = i * r;
     for (let p = i + 1; p < n; p++) {
       const l = L[p * n + i];

@@ -30,8 +30,11 @@ function checkRange(v: number, size: number, what: string, row: number): void {
  * in the worst group or the average (the remaining weights are renormalised).
  */
 export function headMetrics(
-  predictions: Int32Array, labels: Int32Array, spurious: Int32Array,
-  classNames: readonly string[], spuriousNames: readonly string[],
+  predictions: Int32Array,
+  labels: Int32Array,
+  spurious: Int32Array,
+  classNames: readonly string[],
+  spuriousNames: readonly string[],
   trainGroupCounts?: ArrayLike<number> | null,
 ): HeadMetrics {
   const C = classNames.length;
@@ -64,7 +67,8 @@ export function headMetrics(
 
   const groups: GroupMetric[] = [];
   let worst = Infinity;
-  let weighted = 0, weightSum = 0;
+  let weighted = 0,
+    weightSum = 0;
   for (let c = 0; c < C; c++) {
     for (let s = 0; s < S; s++) {
       const g = c * S + s;
@@ -77,12 +81,17 @@ export function headMetrics(
       weightSum += w;
     }
   }
-  if (weightSum === 0) { // no train weight on any present group: the split's own mix
+  if (weightSum === 0) {
+    // no train weight on any present group: the split's own mix
     weighted = 0;
-    for (let g = 0; g < C * S; g++) { weighted += correct[g]; weightSum += total[g]; }
+    for (let g = 0; g < C * S; g++) {
+      weighted += correct[g];
+      weightSum += total[g];
+    }
   }
 
-  let cb = 0, present = 0;
+  let cb = 0,
+    present = 0;
   for (let c = 0; c < C; c++) {
     if (classTotal[c] === 0) continue;
     cb += classCorrect[c] / classTotal[c];

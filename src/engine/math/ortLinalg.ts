@@ -31,23 +31,25 @@ const transB = [{ name: 'transB', type: 2, i: 1 }];
 
 const GRAPHS = {
   /** X [n, d], Y [n, D] -> XtX = X^T X [d, d], XtY = X^T Y [d, D] */
-  gram: () => model(
-    [
-      { op_type: 'Gemm', input: ['X', 'X'], output: ['XtX'], attribute: transA },
-      { op_type: 'Gemm', input: ['X', 'Y'], output: ['XtY'], attribute: transA },
-    ],
-    [value('X', ['n', 'd']), value('Y', ['n', 'D'])],
-    [value('XtX', ['d', 'd']), value('XtY', ['d', 'D'])],
-  ),
+  gram: () =>
+    model(
+      [
+        { op_type: 'Gemm', input: ['X', 'X'], output: ['XtX'], attribute: transA },
+        { op_type: 'Gemm', input: ['X', 'Y'], output: ['XtY'], attribute: transA },
+      ],
+      [value('X', ['n', 'd']), value('Y', ['n', 'D'])],
+      [value('XtX', ['d', 'd']), value('XtY', ['d', 'D'])],
+    ),
   /** Mt [d, d], B [d, D] -> S = Mt Mt^T [d, d], P = S B [d, D] (with Mt = L^{-T}: S = A^{-1}, P = A^{-1} B) */
-  inverseTimes: () => model(
-    [
-      { op_type: 'Gemm', input: ['Mt', 'Mt'], output: ['S'], attribute: transB },
-      { op_type: 'MatMul', input: ['S', 'B'], output: ['P'] },
-    ],
-    [value('Mt', ['d', 'd']), value('B', ['d', 'D'])],
-    [value('S', ['d', 'd']), value('P', ['d', 'D'])],
-  ),
+  inverseTimes: () =>
+    model(
+      [
+        { op_type: 'Gemm', input: ['Mt', 'Mt'], output: ['S'], attribute: transB },
+        { op_type: 'MatMul', input: ['S', 'B'], output: ['P'] },
+      ],
+      [value('Mt', ['d', 'd']), value('B', ['d', 'D'])],
+      [value('S', ['d', 'd']), value('P', ['d', 'D'])],
+    ),
 };
 
 const sessions = new Map<keyof typeof GRAPHS, Promise<ort.InferenceSession>>();
@@ -66,7 +68,13 @@ function session(name: keyof typeof GRAPHS): Promise<ort.InferenceSession> {
 const f64 = (t: ort.Tensor): Float64Array => t.data as Float64Array;
 
 /** X^T X (d x d) and X^T Y (d x D) for row-major X (n x d) and Y (n x D). */
-export async function ortGram(X: Float64Array, Y: Float64Array, n: number, d: number, D: number): Promise<{ XtX: Float64Array; XtY: Float64Array }> {
+export async function ortGram(
+  X: Float64Array,
+  Y: Float64Array,
+  n: number,
+  d: number,
+  D: number,
+): Promise<{ XtX: Float64Array; XtY: Float64Array }> {
   const s = await session('gram');
   const out = await s.run({
     X: new ort.Tensor('float64', X.length === n * d ? X : X.subarray(0, n * d), [n, d]),
@@ -76,7 +84,12 @@ export async function ortGram(X: Float64Array, Y: Float64Array, n: number, d: nu
 }
 
 /** S = Mt Mt^T (d x d) and S B (d x D) for row-major Mt (d x d) and B (d x D). */
-export async function ortInverseTimes(Mt: Float64Array, B: Float64Array, d: number, D: number): Promise<{ S: Float64Array; P: Float64Array }> {
+export async function ortInverseTimes(
+  Mt: Float64Array,
+  B: Float64Array,
+  d: number,
+  D: number,
+): Promise<{ S: Float64Array; P: Float64Array }> {
   const s = await session('inverseTimes');
   const out = await s.run({ Mt: new ort.Tensor('float64', Mt, [d, d]), B: new ort.Tensor('float64', B, [d, D]) });
   return { S: f64(out.S), P: f64(out.P) };

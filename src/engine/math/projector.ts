@@ -84,10 +84,13 @@ function constrain(m: ProjectorMoments, Ainv: Float64Array, beta: Float64Array, 
     // S = G A^{-1} G^T (k x k, SPD when G has full row rank); T = S^{-1} (G beta) (k x D)
     const S = new Float64Array(k * k);
     gemmABt(G, transpose(Z, d, k), S, k, k, d);
-    for (let i = 0; i < k; i++) for (let j = i + 1; j < k; j++) { // exact symmetry for Cholesky
-      const v = 0.5 * (S[i * k + j] + S[j * k + i]);
-      S[i * k + j] = v; S[j * k + i] = v;
-    }
+    for (let i = 0; i < k; i++)
+      for (let j = i + 1; j < k; j++) {
+        // exact symmetry for Cholesky
+        const v = 0.5 * (S[i * k + j] + S[j * k + i]);
+        S[i * k + j] = v;
+        S[j * k + i] = v;
+      }
     let L: Float64Array;
     try {
       L = cholesky(S, k);
@@ -118,7 +121,12 @@ export function projectorFromMoments(m: ProjectorMoments, G: Float64Array | null
   return constrain(m, Ainv, matMul(Ainv, m.XtY, m.d, m.d, m.D), G, k);
 }
 
-export async function projectorFromMomentsAsync(m: ProjectorMoments, G: Float64Array | null, k: number, lambda: number): Promise<Projector> {
+export async function projectorFromMomentsAsync(
+  m: ProjectorMoments,
+  G: Float64Array | null,
+  k: number,
+  lambda: number,
+): Promise<Projector> {
   const { d, D } = m;
   if (d * d * D < ORT_MIN_MADDS) return projectorFromMoments(m, G, k, lambda);
   // A^{-1} = L^{-T} L^{-1} = Mt Mt^T, and beta = A^{-1} X^T Y, both in onnxruntime
@@ -128,8 +136,14 @@ export async function projectorFromMomentsAsync(m: ProjectorMoments, G: Float64A
 }
 
 export function fitProjector(
-  X: Float64Array, Y: Float64Array, n: number, d: number, D: number,
-  G: Float64Array | null, k: number, lambda: number,
+  X: Float64Array,
+  Y: Float64Array,
+  n: number,
+  d: number,
+  D: number,
+  G: Float64Array | null,
+  k: number,
+  lambda: number,
 ): Projector {
   checkRows(X, Y, n, d, D);
   if (!(lambda >= 0)) throw new Error(`fitProjector: lambda must be >= 0, got ${lambda}.`);
@@ -138,8 +152,14 @@ export function fitProjector(
 
 /** fitProjector with the large products in onnxruntime: the same result to ~1e-12 relative, several times faster at N = 5000, d = 512, D = 2048. */
 export async function fitProjectorAsync(
-  X: Float64Array, Y: Float64Array, n: number, d: number, D: number,
-  G: Float64Array | null, k: number, lambda: number,
+  X: Float64Array,
+  Y: Float64Array,
+  n: number,
+  d: number,
+  D: number,
+  G: Float64Array | null,
+  k: number,
+  lambda: number,
 ): Promise<Projector> {
   checkRows(X, Y, n, d, D);
   if (!(lambda >= 0)) throw new Error(`fitProjector: lambda must be >= 0, got ${lambda}.`);
@@ -148,8 +168,13 @@ export async function fitProjectorAsync(
 
 /** P(E) = E W + b (optionally ReLU, as the reference for ResNet-50) for E m x d: m x D in Float32. */
 export function project(
-  E: Float64Array | Float32Array, m: number, W: Float64Array, b: Float64Array,
-  d: number, D: number, relu: boolean,
+  E: Float64Array | Float32Array,
+  m: number,
+  W: Float64Array,
+  b: Float64Array,
+  d: number,
+  D: number,
+  relu: boolean,
 ): Float32Array {
   const out = new Float32Array(m * D);
   if (m === 0) return out;
@@ -161,7 +186,8 @@ export function project(
     const c = Math.min(rows, m - r0);
     let e: Float64Array;
     if (E instanceof Float64Array) e = E.subarray(r0 * d, (r0 + c) * d);
-    else { // widen Float32 input once per chunk: keeps the kernel monomorphic and the sums in double
+    else {
+      // widen Float32 input once per chunk: keeps the kernel monomorphic and the sums in double
       for (let i = 0, s = r0 * d; i < c * d; i++) buf[i] = E[s + i];
       e = buf;
     }

@@ -6,8 +6,17 @@ import * as path from 'node:path';
 import { InputError } from '../errors';
 import { writeFileAtomic } from '../io/atomic';
 import {
-  AttributeProto, DataLocation, decodeModel, encodeModel, GraphProto, int64, ModelProto, newTensor, NodeProto,
-  TensorProto, ValueInfoProto,
+  AttributeProto,
+  DataLocation,
+  decodeModel,
+  encodeModel,
+  GraphProto,
+  int64,
+  ModelProto,
+  newTensor,
+  NodeProto,
+  TensorProto,
+  ValueInfoProto,
 } from './proto';
 import { dataTypeName, FLOAT_TYPES, readFloatTensor, tensorDims, writeFloatTensor } from './tensor';
 
@@ -68,9 +77,17 @@ async function loadModel(modelPath: string): Promise<Loaded> {
     bytes = await fs.promises.readFile(modelPath);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'the file does not exist' : code === 'EISDIR' ? 'it is a folder, not a file'
-      : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
-    throw new InputError(`Cannot read the classifier model ${modelPath}: ${why}. Check the classifier path (models.classifier in the experiment file) points to the .onnx file of your whole classifier.`);
+    const why =
+      code === 'ENOENT'
+        ? 'the file does not exist'
+        : code === 'EISDIR'
+          ? 'it is a folder, not a file'
+          : code === 'EACCES' || code === 'EPERM'
+            ? 'permission denied'
+            : (err as Error).message;
+    throw new InputError(
+      `Cannot read the classifier model ${modelPath}: ${why}. Check the classifier path (models.classifier in the experiment file) points to the .onnx file of your whole classifier.`,
+    );
   }
   const notOnnx = `${modelPath} is not an ONNX model (it does not parse as an ONNX ModelProto with a graph). Export your classifier to ONNX (e.g. torch.onnx.export) and point models.classifier at the .onnx file.`;
   let model: ModelProto;
@@ -109,24 +126,33 @@ async function inlineExternalData(modelPath: string, graph: GraphProto): Promise
       const file = path.resolve(dir, location);
       // Same rule as onnxruntime: data files live beside the model, never elsewhere.
       if (!location || path.isAbsolute(location) || path.relative(dir, file).startsWith('..')) {
-        throw new InputError(`${modelPath}: tensor ${t.name} points to external data at "${location}", outside the model's folder. Keep the .data file beside the model and re-save it with a relative location.`);
+        throw new InputError(
+          `${modelPath}: tensor ${t.name} points to external data at "${location}", outside the model's folder. Keep the .data file beside the model and re-save it with a relative location.`,
+        );
       }
       let data = files.get(file);
       if (!data) {
         try {
           data = await fs.promises.readFile(file);
         } catch {
-          throw new InputError(`${modelPath}: its weights are stored in ${file}, which cannot be read. Keep the model's external data file(s) beside the .onnx file, under the name the model was saved with.`);
+          throw new InputError(
+            `${modelPath}: its weights are stored in ${file}, which cannot be read. Keep the model's external data file(s) beside the .onnx file, under the name the model was saved with.`,
+          );
         }
         files.set(file, data);
       }
       const offset = Number(kv.get('offset') ?? 0);
       const length = kv.has('length') ? Number(kv.get('length')) : data.length - offset;
       if (!(offset >= 0 && length >= 0 && offset + length <= data.length)) {
-        throw new InputError(`${modelPath}: tensor ${t.name} needs bytes ${offset}..${offset + length} of ${file}, which has only ${data.length} bytes. The data file does not belong to this model or is truncated.`);
+        throw new InputError(
+          `${modelPath}: tensor ${t.name} needs bytes ${offset}..${offset + length} of ${file}, which has only ${data.length} bytes. The data file does not belong to this model or is truncated.`,
+        );
       }
       total += length;
-      if (total > MAX_MODEL_BYTES) throw new InputError(`${modelPath}: with its external data the model is over 2 GiB, which cannot be loaded in one piece. Use a smaller classifier.`);
+      if (total > MAX_MODEL_BYTES)
+        throw new InputError(
+          `${modelPath}: with its external data the model is over 2 GiB, which cannot be loaded in one piece. Use a smaller classifier.`,
+        );
       t.raw_data = data.subarray(offset, offset + length);
       t.external_data = [];
       delete t.data_location;
@@ -157,7 +183,9 @@ function findLinearLayer(modelPath: string, graph: GraphProto, opts: ClassifierO
   const outputs = (graph.output ?? []).map((o) => o.name ?? '');
   const logitsName = opts.logits ?? outputs[0];
   if (!outputs.includes(logitsName)) {
-    throw new InputError(`${modelPath} has no output named "${opts.logits}"; its outputs are ${outputs.map((o) => `"${o}"`).join(', ')}. Set the logits output name to one of them.`);
+    throw new InputError(
+      `${modelPath} has no output named "${opts.logits}"; its outputs are ${outputs.map((o) => `"${o}"`).join(', ')}. Set the logits output name to one of them.`,
+    );
   }
   const nodes = graph.node ?? [];
   const producer = new Map<string, NodeProto>();
@@ -166,8 +194,10 @@ function findLinearLayer(modelPath: string, graph: GraphProto, opts: ClassifierO
   for (const t of graph.initializer ?? []) inits.set(t.name ?? '', t);
   const inputs = new Set((graph.input ?? []).map((i) => i.name ?? ''));
 
-  const noLayer = (why: string) => new InputError(
-    `${modelPath}: no final linear layer found: ${why}. TLDR retrains the classifier's last linear layer, so the logits output must come from a Gemm (e.g. PyTorch nn.Linear) or MatMul + Add with constant weights. Export the model so that it ends in its linear layer (no softmax or other ops after it), or name the logits output if it is not the first.`);
+  const noLayer = (why: string) =>
+    new InputError(
+      `${modelPath}: no final linear layer found: ${why}. TLDR retrains the classifier's last linear layer, so the logits output must come from a Gemm (e.g. PyTorch nn.Linear) or MatMul + Add with constant weights. Export the model so that it ends in its linear layer (no softmax or other ops after it), or name the logits output if it is not the first.`,
+    );
 
   let name = logitsName;
   let node = producer.get(name);
@@ -185,16 +215,23 @@ function findLinearLayer(modelPath: string, graph: GraphProto, opts: ClassifierO
     if (!t) {
       const src = producer.get(input);
       const what = src ? `computed by a ${describe(src)}` : inputs.has(input) ? 'a graph input' : 'not defined in the graph';
-      throw noLayer(`the ${role} "${input}" of the ${describe(of)} is ${what}, not a constant initializer (export with constant folding, e.g. torch.onnx.export(..., do_constant_folding=True))`);
+      throw noLayer(
+        `the ${role} "${input}" of the ${describe(of)} is ${what}, not a constant initializer (export with constant folding, e.g. torch.onnx.export(..., do_constant_folding=True))`,
+      );
     }
-    if (!FLOAT_TYPES.has(t.data_type ?? 0)) throw noLayer(`the ${role} "${input}" of the ${describe(of)} is ${dataTypeName(t.data_type)}, not float32, float16 or float64 (quantized layers are not supported)`);
+    if (!FLOAT_TYPES.has(t.data_type ?? 0))
+      throw noLayer(
+        `the ${role} "${input}" of the ${describe(of)} is ${dataTypeName(t.data_type)}, not float32, float16 or float64 (quantized layers are not supported)`,
+      );
     return t;
   };
   const read = (t: TensorProto): Float64Array => {
     try {
       return readFloatTensor(t);
     } catch (err) {
-      throw new InputError(`${modelPath}: cannot read the weights of its final linear layer: ${(err as Error).message}. The model file looks damaged; re-export it.`);
+      throw new InputError(
+        `${modelPath}: cannot read the weights of its final linear layer: ${(err as Error).message}. The model file looks damaged; re-export it.`,
+      );
     }
   };
 
@@ -216,39 +253,82 @@ function findLinearLayer(modelPath: string, graph: GraphProto, opts: ClassifierO
     let biasTensor: TensorProto | undefined;
     if (cName) {
       biasTensor = constant(cName, 'bias', node);
-      bias = broadcastBias(read(biasTensor), C, beta, () => noLayer(`the bias "${cName}" of the ${describe(node)} has shape [${tensorDims(biasTensor!).join(', ')}], not [${C}] or [1, ${C}]`));
+      bias = broadcastBias(read(biasTensor), C, beta, () =>
+        noLayer(`the bias "${cName}" of the ${describe(node)} has shape [${tensorDims(biasTensor!).join(', ')}], not [${C}] or [1, ${C}]`),
+      );
     }
     return {
       info: {
-        imageInput: imageInput(graph, inits), logitsName, featuresName, numClasses: C, featureDim: D, weight, bias,
-        layer: { op: 'Gemm', nodeName: node.name ?? '', transB, alpha, beta, weightInitializer: bName, biasInitializer: cName || undefined },
+        imageInput: imageInput(graph, inits),
+        logitsName,
+        featuresName,
+        numClasses: C,
+        featureDim: D,
+        weight,
+        bias,
+        layer: {
+          op: 'Gemm',
+          nodeName: node.name ?? '',
+          transB,
+          alpha,
+          beta,
+          weightInitializer: bName,
+          biasInitializer: cName || undefined,
+        },
       },
-      node, weightInput: 1, biasInput: cName ? 2 : undefined, weightTensor: wT, biasTensor,
+      node,
+      weightInput: 1,
+      biasInput: cName ? 2 : undefined,
+      weightTensor: wT,
+      biasTensor,
     };
   }
 
   if (node.op_type === 'Add' && !node.domain) {
     const ins = node.input ?? [];
     const mmIndex = ins.findIndex((i) => producer.get(i)?.op_type === 'MatMul');
-    if (mmIndex < 0 || ins.length !== 2) throw noLayer(`output "${logitsName}" comes from an ${describe(node)} whose inputs do not include a MatMul`);
+    if (mmIndex < 0 || ins.length !== 2)
+      throw noLayer(`output "${logitsName}" comes from an ${describe(node)} whose inputs do not include a MatMul`);
     const mm = producer.get(ins[mmIndex])!;
     const biasInput = 1 - mmIndex;
     const [featuresName, wName] = mm.input ?? [];
     const wT = constant(wName, 'weight', mm);
     const dims = tensorDims(wT);
-    if (dims.length !== 2) throw noLayer(`the weight "${wName}" of the ${describe(mm)} has shape [${dims.join(', ')}], not [features, classes]`);
+    if (dims.length !== 2)
+      throw noLayer(`the weight "${wName}" of the ${describe(mm)} has shape [${dims.join(', ')}], not [features, classes]`);
     const [D, C] = dims;
     const raw = read(wT);
     const weight = new Float64Array(C * D);
     for (let c = 0; c < C; c++) for (let d = 0; d < D; d++) weight[c * D + d] = raw[d * C + c];
     const biasTensor = constant(ins[biasInput], 'bias', node);
-    const bias = broadcastBias(read(biasTensor), C, 1, () => noLayer(`the bias "${ins[biasInput]}" of the ${describe(node)} has shape [${tensorDims(biasTensor).join(', ')}], not [${C}] or [1, ${C}]`));
+    const bias = broadcastBias(read(biasTensor), C, 1, () =>
+      noLayer(
+        `the bias "${ins[biasInput]}" of the ${describe(node)} has shape [${tensorDims(biasTensor).join(', ')}], not [${C}] or [1, ${C}]`,
+      ),
+    );
     return {
       info: {
-        imageInput: imageInput(graph, inits), logitsName, featuresName, numClasses: C, featureDim: D, weight, bias,
-        layer: { op: 'MatMul+Add', nodeName: mm.name ?? '', addNodeName: node.name ?? '', weightInitializer: wName, biasInitializer: ins[biasInput] },
+        imageInput: imageInput(graph, inits),
+        logitsName,
+        featuresName,
+        numClasses: C,
+        featureDim: D,
+        weight,
+        bias,
+        layer: {
+          op: 'MatMul+Add',
+          nodeName: mm.name ?? '',
+          addNodeName: node.name ?? '',
+          weightInitializer: wName,
+          biasInitializer: ins[biasInput],
+        },
       },
-      node: mm, addNode: node, weightInput: 1, biasInput, weightTensor: wT, biasTensor,
+      node: mm,
+      addNode: node,
+      weightInput: 1,
+      biasInput,
+      weightTensor: wT,
+      biasTensor,
     };
   }
 
@@ -349,7 +429,9 @@ export async function exportDebiased(
   const found = findLinearLayer(modelPath, graph, opts);
   const { numClasses: C, featureDim: D, layer } = found.info;
   if (weight.length !== C * D || bias.length !== C) {
-    throw new Error(`exportDebiased: the model's final layer is [${C}, ${D}] but got a weight of ${weight.length} values and a bias of ${bias.length}`);
+    throw new Error(
+      `exportDebiased: the model's final layer is [${C}, ${D}] but got a weight of ${weight.length} values and a bias of ${bias.length}`,
+    );
   }
 
   // Stored layout: Gemm transB=1 keeps [C, D]; Gemm transB=0 and MatMul keep [D, C].

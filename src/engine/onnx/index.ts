@@ -1,3 +1,9 @@
 export {
-  ClassifierInfo, ClassifierOptions, exportDebiased, inspectClassifier, LinearLayer, PreparedClassifier, prepareClassifier,
+  ClassifierInfo,
+  ClassifierOptions,
+  exportDebiased,
+  inspectClassifier,
+  LinearLayer,
+  PreparedClassifier,
+  prepareClassifier,
 } from './classifier';

@@ -98,7 +98,9 @@ export function decodeModel(bytes: Uint8Array): ModelProto {
 }
 
 export function encodeModel(model: ModelProto): Uint8Array {
-  return types().model.encode(model as unknown as protobuf.Message).finish();
+  return types()
+    .model.encode(model as unknown as protobuf.Message)
+    .finish();
 }
 
 /** A TensorProto message instance, so it encodes like the decoded ones. */

@@ -6,8 +6,19 @@ export const FLOAT_TYPES: ReadonlySet<number> = new Set([DataType.FLOAT, DataTyp
 
 export function dataTypeName(t: number | undefined): string {
   const names: Record<number, string> = {
-    1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 9: 'bool',
-    10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64', 16: 'bfloat16',
+    1: 'float32',
+    2: 'uint8',
+    3: 'int8',
+    4: 'uint16',
+    5: 'int16',
+    6: 'int32',
+    7: 'int64',
+    9: 'bool',
+    10: 'float16',
+    11: 'float64',
+    12: 'uint32',
+    13: 'uint64',
+    16: 'bfloat16',
   };
   return names[t ?? 0] ?? `type ${t}`;
 }
@@ -61,7 +72,8 @@ export function readFloatTensor(t: TensorProto): Float64Array {
   if (raw && raw.length > 0) {
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     const size = t.data_type === DataType.DOUBLE ? 8 : t.data_type === DataType.FLOAT ? 4 : 2;
-    if (raw.length !== n * size) throw new Error(`tensor ${t.name} has ${raw.length} bytes of data for ${n} ${dataTypeName(t.data_type)} values`);
+    if (raw.length !== n * size)
+      throw new Error(`tensor ${t.name} has ${raw.length} bytes of data for ${n} ${dataTypeName(t.data_type)} values`);
     for (let i = 0; i < n; i++) {
       if (t.data_type === DataType.FLOAT) out[i] = view.getFloat32(i * 4, true);
       else if (t.data_type === DataType.DOUBLE) out[i] = view.getFloat64(i * 8, true);

@@ -35,16 +35,24 @@ const asInt = (t: Tensor | undefined, n: number, file: string, name: string): In
   return Int32Array.from(toFloat64(t), (v) => Math.round(v));
 };
 
-async function readEmbeddingSource(file: string, name: SplitData['name'], needClip: boolean, dims: { D: number; d?: number }): Promise<SplitData> {
+async function readEmbeddingSource(
+  file: string,
+  name: SplitData['name'],
+  needClip: boolean,
+  dims: { D: number; d?: number },
+): Promise<SplitData> {
   if (!fs.existsSync(file)) throw new InputError(`${file}: embeddings file not found. Fix data.${name}.embeddings.`);
   const { tensors } = await readSafetensors(file);
   const features = tensors.features;
-  if (!features || features.shape.length !== 2) throw new InputError(`${file}: needs a 2-D tensor "features" [N, D] (the classifier's penultimate features).`);
+  if (!features || features.shape.length !== 2)
+    throw new InputError(`${file}: needs a 2-D tensor "features" [N, D] (the classifier's penultimate features).`);
   const [n, D] = features.shape;
   if (D !== dims.D) throw new InputError(`${file}: "features" has ${D} columns but the classifier's final layer takes ${dims.D}.`);
   const clip = tensors.clip;
   if (needClip && (!clip || clip.shape[0] !== n || (dims.d !== undefined && clip.shape[1] !== dims.d))) {
-    throw new InputError(`${file}: the train split needs a tensor "clip" [N, ${dims.d ?? 'd'}] of CLIP image embeddings, one row per features row.`);
+    throw new InputError(
+      `${file}: the train split needs a tensor "clip" [N, ${dims.d ?? 'd'}] of CLIP image embeddings, one row per features row.`,
+    );
   }
   return {
     name,
@@ -65,9 +73,19 @@ export async function encodeData(ctx: StepContext, encoders: { classifier: Image
   if (exp.data.test) jobs.push({ name: 'test', source: exp.data.test });
 
   // Read every manifest first, so a bad row anywhere fails before minutes of encoding.
-  const manifests = jobs.map((j) => ('manifest' in j.source ? readManifest(resolve(j.source.manifest), exp.task, { format: j.source.format, root: j.source.root && resolve(j.source.root), split: j.source.split }) : undefined));
+  const manifests = jobs.map((j) =>
+    'manifest' in j.source
+      ? readManifest(resolve(j.source.manifest), exp.task, {
+          format: j.source.format,
+          root: j.source.root && resolve(j.source.root),
+          split: j.source.split,
+        })
+      : undefined,
+  );
   const captionCfg = exp.data.captions;
-  const pairs = captionCfg ? readCaptionPairs(resolve(captionCfg.path), captionCfg.root && resolve(captionCfg.root)).slice(0, captionCfg.limit) : undefined;
+  const pairs = captionCfg
+    ? readCaptionPairs(resolve(captionCfg.path), captionCfg.root && resolve(captionCfg.root)).slice(0, captionCfg.limit)
+    : undefined;
   const total = manifests.reduce((s, m) => s + (m?.length ?? 0), 0) + (pairs?.length ?? 0);
   let before = 0;
   const counts = { images: total, encoded: 0, cached: 0 };
@@ -90,11 +108,17 @@ export async function encodeData(ctx: StepContext, encoders: { classifier: Image
     const { name, source } = jobs[i];
     const records = manifests[i];
     if (!records) {
-      splits[name] = await readEmbeddingSource(resolve((source as { embeddings: string }).embeddings), name, name === 'train', { D: encoders.classifier.dim, d: encoders.clip.dim });
+      splits[name] = await readEmbeddingSource(resolve((source as { embeddings: string }).embeddings), name, name === 'train', {
+        D: encoders.classifier.dim,
+        d: encoders.clip.dim,
+      });
       continue;
     }
     const encs = name === 'train' ? [encoders.classifier, encoders.clip] : [encoders.classifier];
-    const [features, clip] = await run(records.map((r) => r.path), encs);
+    const [features, clip] = await run(
+      records.map((r) => r.path),
+      encs,
+    );
     splits[name] = {
       name,
       n: records.length,
@@ -105,6 +129,16 @@ export async function encodeData(ctx: StepContext, encoders: { classifier: Image
     };
     ctx.log('info', `${name}: ${records.length} images`, 'encode-images');
   }
-  const captions = pairs ? { pairs, clip: (await run(pairs.map((p) => p.path), [encoders.clip]))[0] } : undefined;
+  const captions = pairs
+    ? {
+        pairs,
+        clip: (
+          await run(
+            pairs.map((p) => p.path),
+            [encoders.clip],
+          )
+        )[0],
+      }
+    : undefined;
   return { train: splits.train!, val: splits.val, test: splits.test, captions, counts };
 }

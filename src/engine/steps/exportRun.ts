@@ -29,8 +29,13 @@ export interface ExportInputs {
 export async function exportRun(folder: RunFolder, x: ExportInputs): Promise<void> {
   const C = x.loaded.experiment.task.classes.length;
   const file = (name: string) => path.join(folder.dir, name);
-  await exportDebiased(x.classifier.path, file('model.debiased.onnx'), x.head.weight, x.head.bias, { logits: x.loaded.experiment.models.classifier.logits });
-  await writeSafetensors(file('head.safetensors'), { weight: f32([C, x.D], Float32Array.from(x.head.weight)), bias: f32([C], Float32Array.from(x.head.bias)) });
+  await exportDebiased(x.classifier.path, file('model.debiased.onnx'), x.head.weight, x.head.bias, {
+    logits: x.loaded.experiment.models.classifier.logits,
+  });
+  await writeSafetensors(file('head.safetensors'), {
+    weight: f32([C, x.D], Float32Array.from(x.head.weight)),
+    bias: f32([C], Float32Array.from(x.head.bias)),
+  });
   await writeSafetensors(file('projector.safetensors'), {
     W: f32([x.d, x.D], Float32Array.from(x.projector.W)),
     b: f32([x.D], Float32Array.from(x.projector.b)),
@@ -42,6 +47,14 @@ export async function exportRun(folder: RunFolder, x: ExportInputs): Promise<voi
   });
   await writeJsonAtomic(file('scores.json'), { scores: x.scores });
   folder.record.modelHashes = { classifier: x.classifier.hash };
-  folder.record.artifacts = ['model.debiased.onnx', 'head.safetensors', 'projector.safetensors', 'train-embeddings.safetensors', 'scores.json', 'report.md', 'run.json'];
+  folder.record.artifacts = [
+    'model.debiased.onnx',
+    'head.safetensors',
+    'projector.safetensors',
+    'train-embeddings.safetensors',
+    'scores.json',
+    'report.md',
+    'run.json',
+  ];
   await writeFileAtomic(file('report.md'), renderReport(folder.record, x.loaded, x.scores));
 }

@@ -15,7 +15,13 @@ export interface Gap {
   norm: number;
 }
 
-export async function computeGap(ctx: StepContext, data: EncodedData, clip: LoadedClip, trainClasses: Int32Array, normalize: boolean): Promise<Gap> {
+export async function computeGap(
+  ctx: StepContext,
+  data: EncodedData,
+  clip: LoadedClip,
+  trainClasses: Int32Array,
+  normalize: boolean,
+): Promise<Gap> {
   const d = clip.model.dim;
   let images: Float32Array;
   let texts: Float32Array;
@@ -23,11 +29,22 @@ export async function computeGap(ctx: StepContext, data: EncodedData, clip: Load
   if (data.captions) {
     source = 'captions';
     images = data.captions.clip;
-    const emb = await embedPrompts(clip.model, ctx.cache, clip.textNamespace, data.captions.pairs.map((p) => p.caption), ['{}'], { signal: ctx.signal });
+    const emb = await embedPrompts(
+      clip.model,
+      ctx.cache,
+      clip.textNamespace,
+      data.captions.pairs.map((p) => p.caption),
+      ['{}'],
+      { signal: ctx.signal },
+    );
     texts = emb.data;
   } else {
     source = 'train-class-prompts';
-    ctx.log('info', 'No caption pairs in data.captions: estimating the modality gap from the training images paired with their class anchor prompts.', 'gap');
+    ctx.log(
+      'info',
+      'No caption pairs in data.captions: estimating the modality gap from the training images paired with their class anchor prompts.',
+      'gap',
+    );
     const anchors = ctx.loaded.experiment.task.targetAnchors;
     const emb = await embedPrompts(clip.model, ctx.cache, clip.textNamespace, anchors, ['{}'], { signal: ctx.signal });
     images = data.train.clip!;

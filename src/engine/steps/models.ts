@@ -29,7 +29,9 @@ export async function loadClassifier(ctx: StepContext): Promise<LoadedClassifier
   const inputName = cfg.input ?? info.imageInput.name;
   const shape = info.imageInput.shape;
   if (shape.length === 4 && typeof shape[2] === 'number' && typeof shape[3] === 'number' && (shape[2] !== p.crop || shape[3] !== p.crop)) {
-    throw new InputError(`${file}: the classifier takes ${shape[2]}x${shape[3]} images but models.classifier.preprocessing.crop is ${p.crop}. Set crop (and resize) to match the model.`);
+    throw new InputError(
+      `${file}: the classifier takes ${shape[2]}x${shape[3]} images but models.classifier.preprocessing.crop is ${p.crop}. Set crop (and resize) to match the model.`,
+    );
   }
   const session = await createSession(info.modelBytes, file, { executionProvider: ctx.executionProvider });
   const hash = await hashFile(file);
@@ -42,7 +44,9 @@ export async function loadClassifier(ctx: StepContext): Promise<LoadedClassifier
       const out = await session.run({ [inputName]: new ort.Tensor('float32', pixels, [n, 3, p.crop, p.crop]) }, [info.featuresName]);
       const t = out[info.featuresName];
       if (t.data.length !== n * info.featureDim) {
-        throw new InputError(`${file}: the final layer's input "${info.featuresName}" has ${t.data.length / n} values per image, expected ${info.featureDim}.`);
+        throw new InputError(
+          `${file}: the final layer's input "${info.featuresName}" has ${t.data.length / n} values per image, expected ${info.featureDim}.`,
+        );
       }
       return t.data as Float32Array;
     },
@@ -58,7 +62,11 @@ export interface LoadedClip {
 
 export async function loadClipModels(ctx: StepContext): Promise<LoadedClip> {
   const model = await loadClip(ctx.loaded.experiment.models.clip, ctx.loaded.resolve, { executionProvider: ctx.executionProvider });
-  const [textHash, visionHash, tokHash] = await Promise.all([hashFile(model.files.textModel), hashFile(model.files.visionModel), hashFile(model.files.tokenizer)]);
+  const [textHash, visionHash, tokHash] = await Promise.all([
+    hashFile(model.files.textModel),
+    hashFile(model.files.visionModel),
+    hashFile(model.files.tokenizer),
+  ]);
   const imageEncoder: ImageEncoder = {
     name: 'clip',
     namespace: ctx.cache.namespace('clip-image', visionHash, preprocessingKey(model.preprocessing)),

@@ -22,7 +22,17 @@ export interface RetrainConfig {
 
 export function resolveRetrainConfig(s: Settings['retrain']): RetrainConfig {
   if (s.preset === 'reference') {
-    return { preset: 'reference', optimizer: 'adamw', lr: 1e-4, batchSize: 128, epochs: 1, examplesPerEpoch: 0, sampling: 'downsample', templateAugmentation: true, weightDecay: [1e-4] };
+    return {
+      preset: 'reference',
+      optimizer: 'adamw',
+      lr: 1e-4,
+      batchSize: 128,
+      epochs: 1,
+      examplesPerEpoch: 0,
+      sampling: 'downsample',
+      templateAugmentation: true,
+      weightDecay: [1e-4],
+    };
   }
   return {
     preset: 'converge',
@@ -56,6 +66,12 @@ export async function trainTextHead(
     signal: opts.signal,
     onEpoch: opts.onEpoch,
     nextEpoch: (epoch) =>
-      set.sampleEpoch(epoch, { mode: cfg.sampling, examples: cfg.examplesPerEpoch, batchSize: cfg.batchSize, augment: cfg.templateAugmentation, seed }),
+      set.sampleEpoch(epoch, {
+        mode: cfg.sampling,
+        examples: cfg.examplesPerEpoch,
+        batchSize: cfg.batchSize,
+        augment: cfg.templateAugmentation,
+        seed,
+      }),
   });
 }

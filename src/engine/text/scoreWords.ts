@@ -29,10 +29,14 @@ export function collectWords(exp: Experiment): WordItem[] {
   const items: WordItem[] = [];
   const lower = exp.task.lowercaseWords;
   exp.task.classes.forEach((c, gi) => {
-    (exp.words.targets[c] ?? []).forEach((w, index) => items.push({ list: 'targets', group: c, groupIndex: gi, index, text: w.text, word: normalizeWord(w.text, lower) }));
+    (exp.words.targets[c] ?? []).forEach((w, index) =>
+      items.push({ list: 'targets', group: c, groupIndex: gi, index, text: w.text, word: normalizeWord(w.text, lower) }),
+    );
   });
   exp.task.spurious.values.forEach((v, gi) => {
-    (exp.words.spurious[v] ?? []).forEach((w, index) => items.push({ list: 'spurious', group: v, groupIndex: gi, index, text: w.text, word: normalizeWord(w.text, lower) }));
+    (exp.words.spurious[v] ?? []).forEach((w, index) =>
+      items.push({ list: 'spurious', group: v, groupIndex: gi, index, text: w.text, word: normalizeWord(w.text, lower) }),
+    );
   });
   return items;
 }
@@ -83,7 +87,8 @@ export function scoreWordItems(s: ScoreInputs): WordScore[] {
     const anchors = item.list === 'targets' ? s.targetAnchors : s.spuriousAnchors;
     const k = anchors.length / s.d;
     const clipMargin = margin(anchorCosines(s.embeddings, i, anchors, k, s.d), item.groupIndex);
-    const logitMargin = item.list === 'targets' ? margin(Array.from(s.logits.subarray(i * s.classes, (i + 1) * s.classes)), item.groupIndex) : undefined;
+    const logitMargin =
+      item.list === 'targets' ? margin(Array.from(s.logits.subarray(i * s.classes, (i + 1) * s.classes)), item.groupIndex) : undefined;
     const reasons: string[] = [];
     const key = `${item.list}\u0000${item.group}\u0000${item.word}`;
     if (seen.has(key)) reasons.push(`duplicate of "${seen.get(key)}" in this list`);

@@ -33,7 +33,10 @@ export interface Batch {
 export interface TextSet {
   groups: { label: number; spurious: number; pairs: number }[];
   /** examples drawn per epoch, balanced over groups */
-  sampleEpoch(epoch: number, opts: { mode: 'balanced-with-replacement' | 'downsample'; examples: number; batchSize: number; augment: boolean; seed: number }): Iterable<Batch>;
+  sampleEpoch(
+    epoch: number,
+    opts: { mode: 'balanced-with-replacement' | 'downsample'; examples: number; batchSize: number; augment: boolean; seed: number },
+  ): Iterable<Batch>;
 }
 
 export function buildTextSet(inp: TextSetInputs): TextSet {
@@ -99,7 +102,10 @@ export function buildTextSet(inp: TextSetInputs): TextSet {
         for (const g of groups) {
           const ts = inp.targets[g.label];
           const ss = inp.spurious[g.spurious];
-          const picks = shuffle(Array.from({ length: g.pairs }, (_, i) => i), rng).slice(0, m);
+          const picks = shuffle(
+            Array.from({ length: g.pairs }, (_, i) => i),
+            rng,
+          ).slice(0, m);
           for (const p of picks) draws.push({ c: g.label, t: ts[Math.floor(p / ss.length)], s: ss[p % ss.length] });
         }
       } else {

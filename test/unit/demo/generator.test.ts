@@ -19,9 +19,33 @@ function smallBirds(seed?: number): WorldSpec {
     ...raw,
     seed: seed ?? (raw.seed as number),
     splits: [
-      { name: 'train', role: 'metadata', code: 0, groups: [[7, 2], [1, 5]] },
-      { name: 'val', role: 'metadata', code: 1, groups: [[2, 3], [3, 2]] },
-      { name: 'test', role: 'metadata', code: 2, groups: [[2, 2], [2, 2]] },
+      {
+        name: 'train',
+        role: 'metadata',
+        code: 0,
+        groups: [
+          [7, 2],
+          [1, 5],
+        ],
+      },
+      {
+        name: 'val',
+        role: 'metadata',
+        code: 1,
+        groups: [
+          [2, 3],
+          [3, 2],
+        ],
+      },
+      {
+        name: 'test',
+        role: 'metadata',
+        code: 2,
+        groups: [
+          [2, 2],
+          [2, 2],
+        ],
+      },
       { name: 'captions', role: 'captions', perCombo: 1 },
     ],
   });
@@ -30,7 +54,10 @@ function smallBirds(seed?: number): WorldSpec {
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tldr-demo-'));
 
 function listFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort();
+  return fs
+    .readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => fs.statSync(path.join(dir, f)).isFile())
+    .sort();
 }
 
 function parseCsv(text: string): string[][] {
@@ -38,7 +65,9 @@ function parseCsv(text: string): string[][] {
   return text
     .trimEnd()
     .split('\n')
-    .map((line) => [...line.matchAll(/("([^"]|"")*"|[^,]*)(,|$)/g)].slice(0, -1).map((m) => m[1].replace(/^"|"$/g, '').replace(/""/g, '"')));
+    .map((line) =>
+      [...line.matchAll(/("([^"]|"")*"|[^,]*)(,|$)/g)].slice(0, -1).map((m) => m[1].replace(/^"|"$/g, '').replace(/""/g, '"')),
+    );
 }
 
 test('same spec and seed give identical bytes; another seed gives other images', async () => {
@@ -51,7 +80,9 @@ test('same spec and seed give identical bytes; another seed gives other images',
   assert.deepEqual(listFiles(b), files);
   for (const f of files) assert.ok(fs.readFileSync(path.join(a, f)).equals(fs.readFileSync(path.join(b, f))), `${f} differs between runs`);
   const pngsA = files.filter((f) => f.endsWith('.png')).map((f) => fs.readFileSync(path.join(a, f)));
-  const pngsC = listFiles(c).filter((f) => f.endsWith('.png')).map((f) => fs.readFileSync(path.join(c, f)));
+  const pngsC = listFiles(c)
+    .filter((f) => f.endsWith('.png'))
+    .map((f) => fs.readFileSync(path.join(c, f)));
   assert.equal(pngsC.length, pngsA.length);
   const same = pngsA.filter((buf, i) => buf.equals(pngsC[i])).length;
   assert.equal(same, 0, 'a different seed must draw different images');
@@ -68,7 +99,9 @@ test('metadata.csv is Waterbirds-style with the spec group counts per split', as
     if (split.role !== 'metadata') continue;
     const mine = body.filter((r) => r[2] === String(split.code));
     split.groups.forEach((row, y) =>
-      row.forEach((n, place) => assert.equal(mine.filter((r) => r[1] === String(y) && r[3] === String(place)).length, n, `${split.name} group ${y},${place}`)),
+      row.forEach((n, place) =>
+        assert.equal(mine.filter((r) => r[1] === String(y) && r[3] === String(place)).length, n, `${split.name} group ${y},${place}`),
+      ),
     );
   }
   // labels agree with what was drawn, and every image is a 64x64 RGB PNG
@@ -95,7 +128,10 @@ test('a second run writes nothing; only requested splits are written', async () 
   assert.equal(first.written, 10);
   assert.equal(first.captions, undefined);
   assert.deepEqual(fs.readdirSync(dir).sort(), ['metadata.csv', 'val']);
-  const victim = path.join(dir, listFiles(dir).find((f) => f.endsWith('.png'))!);
+  const victim = path.join(
+    dir,
+    listFiles(dir).find((f) => f.endsWith('.png'))!,
+  );
   fs.writeFileSync(victim, 'kept'); // present by name: not redrawn
   const second = await generateWorld(smallBirds(), dir, { splits: ['val'] });
   assert.equal(second.written, 0);
@@ -154,9 +190,26 @@ test('the birds world: ~95% agreement in train, balanced val/test, words file ma
 
 test('the schema rejects specs that cannot generate', () => {
   const raw = readJson('fruit-small.json') as Record<string, unknown> & { kinds: { class: string }[] };
-  assert.throws(() => parseWorldSpec({ ...raw, kinds: raw.kinds.map((k, i) => (i === 0 ? { ...k, class: 'nut' } : k)) }), /unknown class .*nut/);
   assert.throws(
-    () => parseWorldSpec({ ...raw, splits: [{ name: 'train', role: 'metadata', code: 0, groups: [[1, 2, 3], [1, 2, 3]] }] }),
+    () => parseWorldSpec({ ...raw, kinds: raw.kinds.map((k, i) => (i === 0 ? { ...k, class: 'nut' } : k)) }),
+    /unknown class .*nut/,
+  );
+  assert.throws(
+    () =>
+      parseWorldSpec({
+        ...raw,
+        splits: [
+          {
+            name: 'train',
+            role: 'metadata',
+            code: 0,
+            groups: [
+              [1, 2, 3],
+              [1, 2, 3],
+            ],
+          },
+        ],
+      }),
     /groups must be 2 x 2/,
   );
 });
@@ -164,7 +217,9 @@ test('the schema rejects specs that cannot generate', () => {
 test('the PNG writer round-trips pixels through a standard decoder', async () => {
   const [w, h] = [5, 3];
   const rgb = Uint8Array.from({ length: w * h * 3 }, (_, i) => (i * 37) % 256);
-  const decoded = await sharp(encodePngRgb(rgb, w, h)).raw().toBuffer({ resolveWithObject: true });
+  const decoded = await sharp(encodePngRgb(rgb, w, h))
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   assert.deepEqual([decoded.info.width, decoded.info.height, decoded.info.channels], [w, h, 3]);
   assert.ok(decoded.data.equals(Buffer.from(rgb)));
   assert.throws(() => encodePngRgb(rgb, w, h + 1), /expected/);

@@ -31,10 +31,19 @@ test('the tokenizer covers the task and the 80 templates with integer ids; unkno
   const world = readJson(path.join(root, 'src', 'engine', 'demo', 'worlds', 'birds.json'));
   const tok = new Tokenizer(readJson(path.join(clip, 'tokenizer.json')), readJson(path.join(clip, 'tokenizer_config.json')));
   const unk = tok.token_to_id('[UNK]');
-  const texts = [...world.task.targetAnchors, ...world.task.spuriousAnchors, 'a close-up photo of a duck.', 'a black and white photo of the ocean.', 'itap of my heron.'];
+  const texts = [
+    ...world.task.targetAnchors,
+    ...world.task.spuriousAnchors,
+    'a close-up photo of a duck.',
+    'a black and white photo of the ocean.',
+    'itap of my heron.',
+  ];
   for (const text of texts) {
     const ids: number[] = tok.encode(text).ids;
-    assert.ok(ids.every((id) => Number.isInteger(id) && id !== unk), `${text}: ${ids}`);
+    assert.ok(
+      ids.every((id) => Number.isInteger(id) && id !== unk),
+      `${text}: ${ids}`,
+    );
     assert.equal(ids[ids.length - 1], Math.max(...ids), 'the end token has the largest id');
   }
   assert.ok(tok.encode('a photo of a flamingo.').ids.includes(unk as number));
@@ -48,7 +57,10 @@ test('the text model ignores padding and the models run with onnxruntime-node', 
     const input = new BigInt64Array(len);
     const mask = new BigInt64Array(len);
     ids.forEach((id, i) => ((input[i] = BigInt(id)), (mask[i] = 1n)));
-    const out = await text.run({ input_ids: new ort.Tensor('int64', input, [1, len]), attention_mask: new ort.Tensor('int64', mask, [1, len]) });
+    const out = await text.run({
+      input_ids: new ort.Tensor('int64', input, [1, len]),
+      attention_mask: new ort.Tensor('int64', mask, [1, len]),
+    });
     return Array.from(out.text_embeds.data as Float32Array);
   };
   const [a, b] = [await embed(ids.length), await embed(77)];

@@ -26,15 +26,18 @@ test('errors name the JSON path and what to do', () => {
   e.words.targets.landbird[0].text = '';
   e.settings = { lamda: [1] };
   delete e.words.spurious.water;
-  assert.throws(() => parse(e), (err: Error) => {
-    assert.ok(err instanceof InputError);
-    assert.match(err.message, /\/x\/exp\.tldr\.json: invalid experiment file/);
-    assert.match(err.message, /\$\.task\.targetAnchors: needs one anchor per class \(2\), has 1/);
-    assert.match(err.message, /\$\.words\.targets\.landbird\[0\]\.text: a word must not be empty/);
-    assert.match(err.message, /\$\.settings: .*remove "lamda"/);
-    assert.match(err.message, /\$\.words\.spurious\.water: missing word list for "water"/);
-    return true;
-  });
+  assert.throws(
+    () => parse(e),
+    (err: Error) => {
+      assert.ok(err instanceof InputError);
+      assert.match(err.message, /\/x\/exp\.tldr\.json: invalid experiment file/);
+      assert.match(err.message, /\$\.task\.targetAnchors: needs one anchor per class \(2\), has 1/);
+      assert.match(err.message, /\$\.words\.targets\.landbird\[0\]\.text: a word must not be empty/);
+      assert.match(err.message, /\$\.settings: .*remove "lamda"/);
+      assert.match(err.message, /\$\.words\.spurious\.water: missing word list for "water"/);
+      return true;
+    },
+  );
 });
 
 test('a word list for a class that does not exist is named', () => {
@@ -53,7 +56,10 @@ test('paths resolve against the experiment file, and a missing file is named', (
   fs.writeFileSync(file, JSON.stringify(sampleExperiment()));
   const l = loadExperiment(file);
   assert.equal(l.resolve('clip'), path.join(dir, 'clip'));
-  assert.throws(() => loadExperiment(path.join(dir, 'missing.tldr.json')), /missing\.tldr\.json: cannot read the experiment file \(ENOENT\)/);
+  assert.throws(
+    () => loadExperiment(path.join(dir, 'missing.tldr.json')),
+    /missing\.tldr\.json: cannot read the experiment file \(ENOENT\)/,
+  );
 });
 
 test('the committed JSON Schema is the one generated from the zod schema', () => {

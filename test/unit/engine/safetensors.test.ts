@@ -24,9 +24,15 @@ test('safetensors round-trips tensors of every dtype with metadata, data 8-byte 
 });
 
 test('a shape that does not match the data is refused', () => {
-  assert.throws(() => encodeSafetensors({ W: { dtype: 'F32', shape: [2, 2], data: new Float32Array(3) } }), /shape \[2,2\] does not match 3 values/);
+  assert.throws(
+    () => encodeSafetensors({ W: { dtype: 'F32', shape: [2, 2], data: new Float32Array(3) } }),
+    /shape \[2,2\] does not match 3 values/,
+  );
 });
 
 test('garbage is reported as not a safetensors file', () => {
-  assert.throws(() => decodeSafetensors(Buffer.from('hello world, not safetensors'), 'x.safetensors'), /x\.safetensors: not a safetensors file/);
+  assert.throws(
+    () => decodeSafetensors(Buffer.from('hello world, not safetensors'), 'x.safetensors'),
+    /x\.safetensors: not a safetensors file/,
+  );
 });

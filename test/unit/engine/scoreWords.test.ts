@@ -23,9 +23,25 @@ test('words pass only with both margins > 0; duplicates and unknown words fail w
   const anchors = Float32Array.from([1, 0, 0, 1]);
   const E = Float32Array.from([1, 0.1, 1, 0.1, 0.1, 1, 0.2, 1, 1, 0]);
   const logits = Float64Array.from([2, 1, 2, 1, 0, 1, -1, 3, 0, 0]);
-  const s = scoreWordItems({ items, embeddings: E, d, targetAnchors: anchors, spuriousAnchors: anchors, logits, classes: 2, tokenizer: { hasUnknown: (w) => w === 'zzzq' } });
-  assert.deepEqual(s.map((x) => x.pass), [true, false, false, true, false]);
-  assert.deepEqual(s.map((x) => x.index), [0, 1, 2, 0, 0], 'each score carries its position in the list');
+  const s = scoreWordItems({
+    items,
+    embeddings: E,
+    d,
+    targetAnchors: anchors,
+    spuriousAnchors: anchors,
+    logits,
+    classes: 2,
+    tokenizer: { hasUnknown: (w) => w === 'zzzq' },
+  });
+  assert.deepEqual(
+    s.map((x) => x.pass),
+    [true, false, false, true, false],
+  );
+  assert.deepEqual(
+    s.map((x) => x.index),
+    [0, 1, 2, 0, 0],
+    'each score carries its position in the list',
+  );
   assert.match(s[1].reason!, /duplicate of "Sparrow"/);
   assert.match(s[2].reason!, /closer to another class's anchor/);
   assert.match(s[2].reason!, /classifier reads its projection as another class/);
@@ -38,7 +54,10 @@ test('accepted words are unique per group and in file order', () => {
   const exp = experimentSchema.parse(sampleExperiment());
   exp.words.targets.landbird.push({ text: 'ROBIN', source: 'llm' });
   const items = collectWords(exp);
-  assert.deepEqual(items.map((i) => i.word), ['sparrow', 'robin', 'duck', 'forest', 'ocean']);
+  assert.deepEqual(
+    items.map((i) => i.word),
+    ['sparrow', 'robin', 'duck', 'forest', 'ocean'],
+  );
   const scores = items.map((i) => ({ list: i.list, group: i.group, index: i.index, text: i.text, clipMargin: 1, pass: i.word !== 'duck' }));
   assert.deepEqual(acceptedWords(items, scores, exp), { targets: [['sparrow', 'robin'], []], spurious: [['forest'], ['ocean']] });
 });

@@ -9,7 +9,10 @@ const epochOf = (set: TextSet, epoch: number, o: Parameters<TextSet['sampleEpoch
 
 function fixture(normalize: boolean) {
   const rng = createRng(3);
-  const d = 6, D = 5, T = 3, words = 5;
+  const d = 6,
+    D = 5,
+    T = 3,
+    words = 5;
   const embeddings = Float32Array.from({ length: words * T * d }, () => rng.normal());
   const W = Float64Array.from({ length: d * D }, () => rng.normal());
   const b = Float64Array.from({ length: D }, () => rng.normal());
@@ -26,7 +29,12 @@ test('the 80 OpenAI templates are distinct and each holds one {}', () => {
 
 test('groups are the product of class and spurious value, sized |T_c| x |S_s|', () => {
   const { set } = fixture(false);
-  assert.deepEqual(set.groups, [{ label: 0, spurious: 0, pairs: 2 }, { label: 0, spurious: 1, pairs: 2 }, { label: 1, spurious: 0, pairs: 1 }, { label: 1, spurious: 1, pairs: 1 }]);
+  assert.deepEqual(set.groups, [
+    { label: 0, spurious: 0, pairs: 2 },
+    { label: 0, spurious: 1, pairs: 2 },
+    { label: 1, spurious: 0, pairs: 1 },
+    { label: 1, spurious: 1, pairs: 1 },
+  ]);
 });
 
 for (const normalize of [false, true]) {
@@ -34,16 +42,28 @@ for (const normalize of [false, true]) {
     const { set, embeddings, W, b, d, D, T } = fixture(normalize);
     const [batch] = epochOf(set, 0, { mode: 'downsample', examples: 0, batchSize: 100, augment: true, seed: 1 });
     // every example must match one (target, spurious, shared template) combination exactly
-    const unit = (v: Float32Array) => { const n = Math.hypot(...v); return v.map((x) => x / n); };
+    const unit = (v: Float32Array) => {
+      const n = Math.hypot(...v);
+      return v.map((x) => x / n);
+    };
     const candidates: { y: number; p: Float32Array }[] = [];
-    for (const [t, y] of [[0, 0], [1, 0], [2, 1]]) for (const s of [3, 4]) for (let k = 0; k < T; k++) {
-      let et = embeddings.slice((t * T + k) * d, (t * T + k + 1) * d);
-      let es = embeddings.slice((s * T + k) * d, (s * T + k + 1) * d);
-      if (normalize) { et = unit(et); es = unit(es); }
-      let x = et.map((v, j) => (v + es[j]) / 2);
-      if (normalize) x = unit(x);
-      candidates.push({ y, p: project(x, 1, W, b, d, D, true) });
-    }
+    for (const [t, y] of [
+      [0, 0],
+      [1, 0],
+      [2, 1],
+    ])
+      for (const s of [3, 4])
+        for (let k = 0; k < T; k++) {
+          let et = embeddings.slice((t * T + k) * d, (t * T + k + 1) * d);
+          let es = embeddings.slice((s * T + k) * d, (s * T + k + 1) * d);
+          if (normalize) {
+            et = unit(et);
+            es = unit(es);
+          }
+          let x = et.map((v, j) => (v + es[j]) / 2);
+          if (normalize) x = unit(x);
+          candidates.push({ y, p: project(x, 1, W, b, d, D, true) });
+        }
     for (let i = 0; i < batch.n; i++) {
       const row = batch.x.subarray(i * D, (i + 1) * D);
       const match = candidates.find((c) => c.p.every((v, j) => Math.abs(v - row[j]) < 1e-4));

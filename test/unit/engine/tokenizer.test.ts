@@ -7,7 +7,9 @@ import { sharedClipDir, SHARED_SKIP } from '../../helpers/paths';
 
 test('tokenises the 25 reference cases exactly with the real CLIP tokenizer.json', { skip: SHARED_SKIP }, () => {
   const tok = loadClipTokenizer(path.join(sharedClipDir, 'tokenizer.json'));
-  const ref = JSON.parse(fs.readFileSync(path.join(sharedClipDir, 'clip-reference-ids.json'), 'utf8')) as { cases: { text: string; ids: number[] }[] };
+  const ref = JSON.parse(fs.readFileSync(path.join(sharedClipDir, 'clip-reference-ids.json'), 'utf8')) as {
+    cases: { text: string; ids: number[] }[];
+  };
   assert.equal(ref.cases.length, 25);
   for (const c of ref.cases) assert.deepEqual(tok.encode(c.text), c.ids, c.text);
   assert.equal(tok.endId, 49407);

@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addGeneratedWords, applyWordEdit, documentState, EditError, relativeForExperiment, removeFailing, setSetupPath, newExperimentText } from '../../../src/extension/docModel';
+import {
+  addGeneratedWords,
+  applyWordEdit,
+  documentState,
+  EditError,
+  relativeForExperiment,
+  removeFailing,
+  setSetupPath,
+  newExperimentText,
+} from '../../../src/extension/docModel';
 import { scoreIndex } from '../../../src/protocol/wordScores';
 import { minimalReplace, parseJsonTree } from '../../../src/extension/jsonText';
 import type { WordScore } from '../../../src/protocol/events';
@@ -38,7 +47,12 @@ const DOC = `{
 }
 `;
 
-const parse = (t: string) => JSON.parse(t) as { words: { targets: Record<string, { text: string; source: string; locked?: boolean }[]>; spurious: Record<string, { text: string }[]> }; settings: unknown; name: string };
+const parse = (t: string) =>
+  JSON.parse(t) as {
+    words: { targets: Record<string, { text: string; source: string; locked?: boolean }[]>; spurious: Record<string, { text: string }[]> };
+    settings: unknown;
+    name: string;
+  };
 
 /** Everything except `words` is unchanged, byte for byte, before and after the words section. */
 function assertOutsideWordsUntouched(before: string, after: string) {
@@ -56,7 +70,10 @@ test('documentState: words per class and value, setup paths, no problems for a v
   if (!s.ok) return;
   assert.deepEqual(s.classes, ['landbird', 'waterbird']);
   assert.deepEqual(s.spuriousValues, ['land', 'water']);
-  assert.deepEqual(s.words.targets.landbird!.map((w) => w.text), ['sparrow', 'forest']);
+  assert.deepEqual(
+    s.words.targets.landbird!.map((w) => w.text),
+    ['sparrow', 'forest'],
+  );
   assert.equal(s.words.targets.waterbird![0]!.locked, true);
   assert.equal(s.words.targets.landbird![0]!.locked, false);
   assert.equal(s.problems, undefined);
@@ -100,7 +117,7 @@ test('add refuses a duplicate (case-insensitive)', () => {
   assert.throws(() => applyWordEdit(DOC, { op: 'add', list: 'targets', group: 'landbird', text: 'Sparrow' }), EditError);
 });
 
-test('update changes only that entry and marks it as the user\'s', () => {
+test("update changes only that entry and marks it as the user's", () => {
   const out = applyWordEdit(DOC, { op: 'update', list: 'targets', group: 'landbird', index: 1, text: 'forest', newText: 'robin' });
   assert.deepEqual(parse(out).words.targets.landbird, [
     { text: 'sparrow', source: 'llm' },
@@ -112,13 +129,19 @@ test('update changes only that entry and marks it as the user\'s', () => {
 
 test('update and delete follow the word when the index is stale, and fail when it is gone', () => {
   const out = applyWordEdit(DOC, { op: 'delete', list: 'targets', group: 'landbird', index: 0, text: 'forest' });
-  assert.deepEqual(parse(out).words.targets.landbird!.map((w) => w.text), ['sparrow']);
+  assert.deepEqual(
+    parse(out).words.targets.landbird!.map((w) => w.text),
+    ['sparrow'],
+  );
   assert.throws(() => applyWordEdit(DOC, { op: 'delete', list: 'targets', group: 'landbird', index: 0, text: 'eagle' }), EditError);
 });
 
 test('delete the first, the last and the only entry keeps valid JSON', () => {
   const first = applyWordEdit(DOC, { op: 'delete', list: 'targets', group: 'landbird', index: 0, text: 'sparrow' });
-  assert.deepEqual(parse(first).words.targets.landbird!.map((w) => w.text), ['forest']);
+  assert.deepEqual(
+    parse(first).words.targets.landbird!.map((w) => w.text),
+    ['forest'],
+  );
   const only = applyWordEdit(DOC, { op: 'delete', list: 'targets', group: 'waterbird', index: 0, text: 'gull' });
   assert.deepEqual(parse(only).words.targets.waterbird, []);
   assertOutsideWordsUntouched(DOC, only);
@@ -156,13 +179,22 @@ test('removeFailing removes scored failing unlocked words only', () => {
   ];
   const { text, removed } = removeFailing(DOC, scores);
   assert.equal(removed, 1);
-  assert.deepEqual(parse(text).words.targets.landbird!.map((w) => w.text), ['sparrow']);
-  assert.deepEqual(parse(text).words.targets.waterbird!.map((w) => w.text), ['gull']);
+  assert.deepEqual(
+    parse(text).words.targets.landbird!.map((w) => w.text),
+    ['sparrow'],
+  );
+  assert.deepEqual(
+    parse(text).words.targets.waterbird!.map((w) => w.text),
+    ['gull'],
+  );
   assert.equal(removeFailing(DOC, scores, { list: 'spurious' }).removed, 0);
 });
 
 test('addGeneratedWords appends new LLM words and skips duplicates', () => {
-  const { text, added } = addGeneratedWords(DOC, { targets: { landbird: ['Sparrow', 'wren', 'wren', ''] }, spurious: { land: ['meadow'] } });
+  const { text, added } = addGeneratedWords(DOC, {
+    targets: { landbird: ['Sparrow', 'wren', 'wren', ''] },
+    spurious: { land: ['meadow'] },
+  });
   assert.equal(added, 2);
   assert.deepEqual(parse(text).words.targets.landbird!.at(-1), { text: 'wren', source: 'llm' });
   assert.deepEqual(parse(text).words.spurious.land, [{ text: 'meadow', source: 'llm' }]);
@@ -197,7 +229,16 @@ test('minimalReplace gives the smallest replacement', () => {
 test('scores match words by position, so a repeated word keeps its own verdict and an edited word is unscored', () => {
   const lookup = scoreIndex([
     { list: 'targets', group: 'landbird', index: 0, text: 'Sparrow', clipMargin: 0.3, logitMargin: 1, pass: true },
-    { list: 'targets', group: 'landbird', index: 1, text: 'sparrow', clipMargin: 0.3, logitMargin: 1, pass: false, reason: 'duplicate of "Sparrow" in this list' },
+    {
+      list: 'targets',
+      group: 'landbird',
+      index: 1,
+      text: 'sparrow',
+      clipMargin: 0.3,
+      logitMargin: 1,
+      pass: false,
+      reason: 'duplicate of "Sparrow" in this list',
+    },
   ]);
   assert.equal(lookup('targets', 'landbird', 0, 'Sparrow')?.pass, true);
   assert.equal(lookup('targets', 'landbird', 1, 'sparrow')?.pass, false);

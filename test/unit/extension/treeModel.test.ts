@@ -1,24 +1,47 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyRunEvent, endLiveRun, experimentChildren, newLiveRun, overallPercent, runDescription } from '../../../src/extension/treeModel';
+import {
+  applyRunEvent,
+  endLiveRun,
+  experimentChildren,
+  newLiveRun,
+  overallPercent,
+  runDescription,
+} from '../../../src/extension/treeModel';
 import type { EngineEvent, RunRecord, RunSummary } from '../../../src/protocol/events';
 
 const F = '/w/demo.tldr.json';
 const play = (events: EngineEvent[]) => events.reduce(applyRunEvent, newLiveRun(F, 'job1', '2026-01-01T00:00:00Z'));
-const start: EngineEvent = { type: 'run-start', runId: 'r1', runDir: '/w/.tldr/runs/r1', experiment: F, steps: ['encode-images', 'gap', 'projector'] };
+const start: EngineEvent = {
+  type: 'run-start',
+  runId: 'r1',
+  runDir: '/w/.tldr/runs/r1',
+  experiment: F,
+  steps: ['encode-images', 'gap', 'projector'],
+};
 
 const summary = (status: RunSummary['status']): RunSummary => ({
   runId: 'r1',
   runDir: '/w/.tldr/runs/r1',
   status,
   metrics: {
-    val: { erm: { groups: [], worstGroup: 0.5, average: 0.8, classBalanced: 0.7, overall: 0.8 }, tldr: { groups: [], worstGroup: 0.6, average: 0.8, classBalanced: 0.7, overall: 0.8 } },
-    test: { erm: { groups: [], worstGroup: 0.634, average: 0.9, classBalanced: 0.8, overall: 0.9 }, tldr: { groups: [], worstGroup: 0.8866, average: 0.9, classBalanced: 0.9, overall: 0.9 } },
+    val: {
+      erm: { groups: [], worstGroup: 0.5, average: 0.8, classBalanced: 0.7, overall: 0.8 },
+      tldr: { groups: [], worstGroup: 0.6, average: 0.8, classBalanced: 0.7, overall: 0.8 },
+    },
+    test: {
+      erm: { groups: [], worstGroup: 0.634, average: 0.9, classBalanced: 0.8, overall: 0.9 },
+      tldr: { groups: [], worstGroup: 0.8866, average: 0.9, classBalanced: 0.9, overall: 0.9 },
+    },
   },
 });
 
 test('steps go pending -> running n% -> done', () => {
-  const run = play([start, { type: 'step-start', step: 'encode-images' }, { type: 'progress', step: 'encode-images', done: 42, total: 100 }]);
+  const run = play([
+    start,
+    { type: 'step-start', step: 'encode-images' },
+    { type: 'progress', step: 'encode-images', done: 42, total: 100 },
+  ]);
   const nodes = experimentChildren(F, run, []);
   const steps = nodes.filter((n) => n.kind === 'step');
   assert.deepEqual(
@@ -50,12 +73,20 @@ test('a finished run shows worst-group ERM -> TLDR on test, one decimal', () => 
 test('val is used when there is no test split; failed and cancelled runs say so', () => {
   const rec: RunRecord = { runId: 'r0', runDir: '/r0', experiment: F, startedAt: 't', status: 'cancelled' };
   assert.equal(runDescription(rec), 'cancelled');
-  assert.equal(runDescription({ ...rec, status: 'failed', worstGroup: { split: 'val', erm: 0.5, tldr: 0.75 } }), 'worst-group 50.0% → 75.0% · failed');
+  assert.equal(
+    runDescription({ ...rec, status: 'failed', worstGroup: { split: 'val', erm: 0.5, tldr: 0.75 } }),
+    'worst-group 50.0% → 75.0% · failed',
+  );
   assert.equal(runDescription({ ...rec, status: 'succeeded' }), 'succeeded');
 });
 
 test('cancelling marks the step in flight and the rest cancelled, keeps done steps', () => {
-  let run = play([start, { type: 'step-start', step: 'encode-images' }, { type: 'step-end', step: 'encode-images', status: 'done', seconds: 1 }, { type: 'step-start', step: 'gap' }]);
+  let run = play([
+    start,
+    { type: 'step-start', step: 'encode-images' },
+    { type: 'step-end', step: 'encode-images', status: 'done', seconds: 1 },
+    { type: 'step-start', step: 'gap' },
+  ]);
   run = endLiveRun(run, 'cancelled');
   const nodes = experimentChildren(F, run, []);
   assert.deepEqual(
@@ -94,7 +125,10 @@ test('past runs from disk come after the steps, newest first, and the live run r
   );
   const live = play([{ ...start, runId: 'r2' }]);
   const withLive = experimentChildren(F, live, records).filter((n) => n.kind === 'run');
-  assert.deepEqual(withLive.map((n) => n.label), ['run r2', 'run r1', 'run r0']);
+  assert.deepEqual(
+    withLive.map((n) => n.label),
+    ['run r2', 'run r1', 'run r0'],
+  );
   // ids are unique and stable
   const ids = experimentChildren(F, live, records).map((n) => n.id);
   assert.equal(new Set(ids).size, ids.length);

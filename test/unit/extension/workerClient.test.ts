@@ -37,8 +37,14 @@ test('events go to the job, a death rejects the request, the next request starts
     assert.equal(ok.status, 'succeeded');
     assert.deepEqual(events, [{ type: 'log', level: 'info', message: 'hello' }]);
 
-    await assert.rejects(client.request(runRequest, { jobId: 'j2', file: 'die' }, { jobId: 'j2', onEvent: () => {} }), (err: unknown) => err instanceof WorkerDiedError && err.code === 3 && !err.expected);
-    assert.ok(logs.some((l) => /exited/.test(l)), 'the death is logged');
+    await assert.rejects(
+      client.request(runRequest, { jobId: 'j2', file: 'die' }, { jobId: 'j2', onEvent: () => {} }),
+      (err: unknown) => err instanceof WorkerDiedError && err.code === 3 && !err.expected,
+    );
+    assert.ok(
+      logs.some((l) => /exited/.test(l)),
+      'the death is logged',
+    );
 
     const second = await client.request(listRunsRequest, { file: 'x' });
     assert.notEqual(second[0]!.runId, first[0]!.runId, 'a new worker process answered');

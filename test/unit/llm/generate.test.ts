@@ -2,7 +2,16 @@ import { test, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { generateWords, LlmError, type GenerateOptions } from '../../../src/llm/generate';
 import { buildPrompt, wordListJsonSchema } from '../../../src/llm/prompts';
-import { startFakeOpenAiServer, wordsReply, chatReply, errorReply, userPrompt, closedPort, type FakeOpenAiServer, type RecordedRequest } from '../../helpers/fakeOpenAiServer';
+import {
+  startFakeOpenAiServer,
+  wordsReply,
+  chatReply,
+  errorReply,
+  userPrompt,
+  closedPort,
+  type FakeOpenAiServer,
+  type RecordedRequest,
+} from '../../helpers/fakeOpenAiServer';
 import { experiment } from './experimentFixture';
 
 const KEY = 'test-secret-key-123';
@@ -37,16 +46,33 @@ test('a structured answer adds normalised, de-duplicated words to the right list
   const s = await server((r) => wordsReply(answers[listOf(r)!]!));
   const before = structuredClone(exp.words);
   const progress: string[] = [];
-  const res = await generateWords(exp.task, exp.words, opts(s, { temperature: 0.3, onProgress: (p) => progress.push(`${p.done}/${p.total} ${p.list.name}`) }));
+  const res = await generateWords(
+    exp.task,
+    exp.words,
+    opts(s, { temperature: 0.3, onProgress: (p) => progress.push(`${p.done}/${p.total} ${p.list.name}`) }),
+  );
   assert.deepEqual(progress, ['1/4 landbird', '2/4 waterbird', '3/4 land', '4/4 water']);
   assert.equal(s.requests[0]!.body.temperature, 0.3);
 
   assert.deepEqual(res.errors, []);
-  assert.deepEqual(res.words.targets.landbird, [...before.targets.landbird!, { text: 'house sparrow', source: 'llm' }, { text: 'blue jay', source: 'llm' }]);
+  assert.deepEqual(res.words.targets.landbird, [
+    ...before.targets.landbird!,
+    { text: 'house sparrow', source: 'llm' },
+    { text: 'blue jay', source: 'llm' },
+  ]);
   assert.equal(res.words.targets.landbird![0], exp.words.targets.landbird![0], 'existing entries are kept as they are');
-  assert.deepEqual(res.words.targets.waterbird!.map((w) => w.text), ['mallard', 'snow goose', 'canvasback']);
-  assert.deepEqual(res.words.spurious.land, [{ text: 'pine forest', source: 'user' }, { text: 'bamboo forest', source: 'llm' }]);
-  assert.deepEqual(res.words.spurious.water!.map((w) => w.text), ['ocean', 'lake']);
+  assert.deepEqual(
+    res.words.targets.waterbird!.map((w) => w.text),
+    ['mallard', 'snow goose', 'canvasback'],
+  );
+  assert.deepEqual(res.words.spurious.land, [
+    { text: 'pine forest', source: 'user' },
+    { text: 'bamboo forest', source: 'llm' },
+  ]);
+  assert.deepEqual(
+    res.words.spurious.water!.map((w) => w.text),
+    ['ocean', 'lake'],
+  );
   assert.deepEqual(exp.words, before, 'the input lists are not mutated');
   assert.deepEqual(res.added, [
     { kind: 'targets', name: 'landbird', text: 'house sparrow' },
@@ -62,7 +88,17 @@ test('a structured answer adds normalised, de-duplicated words to the right list
 test('the request carries the model, the schema and the prompt built from the task', async () => {
   const exp = experiment();
   const s = await server(() => wordsReply(['robin']));
-  await generateWords(exp.task, exp.words, opts(s, { count: 7, lists: [{ kind: 'targets', name: 'waterbird' }, { kind: 'spurious', name: 'water' }] }));
+  await generateWords(
+    exp.task,
+    exp.words,
+    opts(s, {
+      count: 7,
+      lists: [
+        { kind: 'targets', name: 'waterbird' },
+        { kind: 'spurious', name: 'water' },
+      ],
+    }),
+  );
   assert.equal(s.requests.length, 2);
   const [t, sp] = s.requests as [RecordedRequest, RecordedRequest];
   assert.equal(t.method, 'POST');
@@ -70,10 +106,14 @@ test('the request carries the model, the schema and the prompt built from the ta
   assert.equal(t.headers.authorization, `Bearer ${KEY}`);
   assert.equal(t.body.model, 'fake-model');
   assert.equal('temperature' in t.body, false, 'no temperature unless set');
-  assert.deepEqual(t.body.response_format, { type: 'json_schema', json_schema: { name: 'word_list', strict: true, schema: wordListJsonSchema } });
+  assert.deepEqual(t.body.response_format, {
+    type: 'json_schema',
+    json_schema: { name: 'word_list', strict: true, schema: wordListJsonSchema },
+  });
   assert.deepEqual(t.body.messages[1], { role: 'user', content: buildPrompt(exp.task, { kind: 'targets', name: 'waterbird' }, 7).user });
   const tp = userPrompt(t);
-  for (const s of ['"waterbird"', '"landbird"', 'background', '"land"', '"water"', '7']) assert.ok(tp.includes(s), `target prompt mentions ${s}: ${tp}`);
+  for (const s of ['"waterbird"', '"landbird"', 'background', '"land"', '"water"', '7'])
+    assert.ok(tp.includes(s), `target prompt mentions ${s}: ${tp}`);
   assert.match(tp, /kinds, varieties or looks of "waterbird"/);
   assert.match(userPrompt(sp), /variants of the background "water"/);
   assert.match(userPrompt(sp), /Do not mention or imply any of "landbird", "waterbird"/);
@@ -84,32 +124,60 @@ test('lowercaseWords: false keeps the case but still de-duplicates case-insensit
   exp.task.lowercaseWords = false;
   const s = await server(() => wordsReply(['House Sparrow', 'SPARROW', 'house sparrow']));
   const res = await generateWords(exp.task, exp.words, opts(s, { lists: [{ kind: 'targets', name: 'landbird' }] }));
-  assert.deepEqual(res.added.map((a) => a.text), ['House Sparrow']);
+  assert.deepEqual(
+    res.added.map((a) => a.text),
+    ['House Sparrow'],
+  );
 });
 
 test('an endpoint that rejects json_schema with HTTP 400 is asked again in JSON mode, and remembered', async () => {
   const exp = experiment();
   const s = await server((r) =>
     r.body.response_format?.type === 'json_schema'
-      ? errorReply(400, "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.", { param: 'response_format' })
+      ? errorReply(400, "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.", {
+          param: 'response_format',
+        })
       : chatReply(JSON.stringify({ words: [`${listOf(r)} one`] })),
   );
   const logs: string[] = [];
-  const res = await generateWords(exp.task, exp.words, opts(s, { lists: [{ kind: 'targets', name: 'landbird' }, { kind: 'spurious', name: 'water' }], onLog: (m) => logs.push(m) }));
+  const res = await generateWords(
+    exp.task,
+    exp.words,
+    opts(s, {
+      lists: [
+        { kind: 'targets', name: 'landbird' },
+        { kind: 'spurious', name: 'water' },
+      ],
+      onLog: (m) => logs.push(m),
+    }),
+  );
   assert.deepEqual(res.errors, []);
-  assert.deepEqual(res.added.map((a) => a.text), ['landbird one', 'water one']);
-  assert.deepEqual(s.requests.map((r) => r.body.response_format?.type), ['json_schema', 'json_object', 'json_object']);
+  assert.deepEqual(
+    res.added.map((a) => a.text),
+    ['landbird one', 'water one'],
+  );
+  assert.deepEqual(
+    s.requests.map((r) => r.body.response_format?.type),
+    ['json_schema', 'json_object', 'json_object'],
+  );
   assert.match(userPrompt(s.requests[1]!), /JSON object/, 'JSON mode needs the word JSON in the prompt');
   assert.ok(logs.some((l) => /refused response_format json_schema/.test(l)));
 });
 
 test('an endpoint that refuses every response_format and answers in prose with a numbered list still yields words', async () => {
   const exp = experiment();
-  const prose = 'Sure! Here are some kinds of landbirds:\n\n1. **American Robin** - a common thrush\n2. Blue Jay\n3. "Northern Cardinal"\n\nLet me know if you want more.';
+  const prose =
+    'Sure! Here are some kinds of landbirds:\n\n1. **American Robin** - a common thrush\n2. Blue Jay\n3. "Northern Cardinal"\n\nLet me know if you want more.';
   const s = await server((r) => (r.body.response_format ? errorReply(400, 'response_format is not supported') : chatReply(prose)));
   const res = await generateWords(exp.task, exp.words, opts(s, { lists: [{ kind: 'targets', name: 'landbird' }] }));
-  assert.deepEqual(res.added.map((a) => a.text), ['american robin', 'blue jay', 'northern cardinal']);
-  assert.deepEqual(s.requests.map((r) => r.body.response_format?.type), ['json_schema', 'json_object', undefined]);
+  assert.deepEqual(
+    res.added.map((a) => a.text),
+    ['american robin', 'blue jay', 'northern cardinal'],
+  );
+  assert.deepEqual(
+    s.requests.map((r) => r.body.response_format?.type),
+    ['json_schema', 'json_object', undefined],
+  );
   assert.match(userPrompt(s.requests[2]!), /numbered list/);
 });
 
@@ -117,7 +185,10 @@ test('a server that ignores json_schema and answers in prose still yields words'
   const exp = experiment();
   const s = await server(() => chatReply('Here you go:\n- ocean\n- coral reef\n- mangrove swamp'));
   const res = await generateWords(exp.task, exp.words, opts(s, { lists: [{ kind: 'spurious', name: 'water' }] }));
-  assert.deepEqual(res.added.map((a) => a.text), ['ocean', 'coral reef', 'mangrove swamp']);
+  assert.deepEqual(
+    res.added.map((a) => a.text),
+    ['ocean', 'coral reef', 'mangrove swamp'],
+  );
   assert.equal(s.requests.length, 1);
 });
 
@@ -126,29 +197,56 @@ test('429 with Retry-After is retried after the time the server asked for, then 
   const s = await server(() => wordsReply(['ocean']));
   s.queue(errorReply(429, 'Rate limit reached', { type: 'rate_limit_exceeded' }, { 'retry-after': '1' }));
   const logs: string[] = [];
-  const res = await generateWords(exp.task, exp.words, opts(s, { lists: [{ kind: 'spurious', name: 'water' }], retryBaseDelayMs: 1, onLog: (m) => logs.push(m) }));
-  assert.deepEqual(res.added.map((a) => a.text), ['ocean']);
+  const res = await generateWords(
+    exp.task,
+    exp.words,
+    opts(s, { lists: [{ kind: 'spurious', name: 'water' }], retryBaseDelayMs: 1, onLog: (m) => logs.push(m) }),
+  );
+  assert.deepEqual(
+    res.added.map((a) => a.text),
+    ['ocean'],
+  );
   assert.equal(s.requests.length, 2);
   const waited = s.requests[1]!.at - s.requests[0]!.at;
   assert.ok(waited >= 900, `waited ${waited} ms for Retry-After: 1`);
-  assert.ok(logs.some((l) => /HTTP 429; retry 1 of 2 .*Retry-After/.test(l)), logs.join('\n'));
+  assert.ok(
+    logs.some((l) => /HTTP 429; retry 1 of 2 .*Retry-After/.test(l)),
+    logs.join('\n'),
+  );
 });
 
 test('500 on every attempt: maxRetries + 1 requests, a clear per-list error, and the other lists still tried', async () => {
   const exp = experiment();
   const s = await server((r) => (listOf(r) === 'landbird' ? errorReply(500, 'upstream exploded') : wordsReply(['snow goose'])));
-  const res = await generateWords(exp.task, exp.words, opts(s, { lists: [{ kind: 'targets', name: 'landbird' }, { kind: 'targets', name: 'waterbird' }] }));
+  const res = await generateWords(
+    exp.task,
+    exp.words,
+    opts(s, {
+      lists: [
+        { kind: 'targets', name: 'landbird' },
+        { kind: 'targets', name: 'waterbird' },
+      ],
+    }),
+  );
   assert.equal(s.requests.filter((r) => listOf(r) === 'landbird').length, 3);
   assert.equal(res.errors.length, 1);
   assert.match(res.errors[0]!.message, /HTTP 500: upstream exploded after 2 retries/);
-  assert.deepEqual(res.added, [{ kind: 'targets', name: 'waterbird', text: 'snow goose' }], 'a failure in one list keeps what the others got');
+  assert.deepEqual(
+    res.added,
+    [{ kind: 'targets', name: 'waterbird', text: 'snow goose' }],
+    'a failure in one list keeps what the others got',
+  );
 });
 
 test('a hanging endpoint: the timeout fires, is retried, and is reported with the setting to raise', async () => {
   const exp = experiment();
   const s = await server(() => ({ hang: true }));
   const t0 = Date.now();
-  const res = await generateWords(exp.task, exp.words, opts(s, { timeoutMs: 300, maxRetries: 1, lists: [{ kind: 'spurious', name: 'land' }] }));
+  const res = await generateWords(
+    exp.task,
+    exp.words,
+    opts(s, { timeoutMs: 300, maxRetries: 1, lists: [{ kind: 'spurious', name: 'land' }] }),
+  );
   const took = Date.now() - t0;
   assert.equal(s.requests.length, 2);
   assert.ok(took >= 550 && took < 5000, `took ${took} ms`);
@@ -162,7 +260,10 @@ test('cancel mid-request: AbortError, no result, even when an earlier list alrea
   const ac = new AbortController();
   void s.waitForRequests(2).then(() => ac.abort());
   const t0 = Date.now();
-  await assert.rejects(generateWords(exp.task, exp.words, opts(s, { signal: ac.signal, timeoutMs: 10_000 })), (e: Error) => e.name === 'AbortError');
+  await assert.rejects(
+    generateWords(exp.task, exp.words, opts(s, { signal: ac.signal, timeoutMs: 10_000 })),
+    (e: Error) => e.name === 'AbortError',
+  );
   assert.ok(Date.now() - t0 < 5000, 'cancel does not wait for the 10 s timeout');
   assert.equal(s.requests.length, 2);
 });
@@ -211,7 +312,9 @@ test('unreachable base URL: names the URL and the setting, and does not try the 
 
 test('unknown model (404) names the model and the setting', async () => {
   const exp = experiment();
-  const s = await server(() => errorReply(404, 'The model `nope` does not exist or you do not have access to it.', { code: 'model_not_found' }));
+  const s = await server(() =>
+    errorReply(404, 'The model `nope` does not exist or you do not have access to it.', { code: 'model_not_found' }),
+  );
   const res = await generateWords(exp.task, exp.words, opts(s, { model: 'nope' }));
   assert.equal(s.requests.length, 1, '404 is neither retried nor repeated for other lists');
   assert.match(res.errors[0]!.message, /Unknown model "nope"/);
@@ -239,18 +342,28 @@ test('the API key never appears in logs or messages, even when the server echoes
 
 test('an unknown list name is rejected before any request', async () => {
   const exp = experiment();
-  await assert.rejects(generateWords(exp.task, exp.words, { apiKey: KEY, model: 'm', lists: [{ kind: 'spurious', name: 'sky' }] }), /"sky" is not a value of background/);
+  await assert.rejects(
+    generateWords(exp.task, exp.words, { apiKey: KEY, model: 'm', lists: [{ kind: 'spurious', name: 'sky' }] }),
+    /"sky" is not a value of background/,
+  );
 });
 
 test('a query in the base URL (Azure api-version) is sent on the request, and messages show the bare URL', async () => {
   const exp = experiment();
   const s = await server(() => errorReply(500, 'down'));
-  const res = await generateWords(exp.task, exp.words, opts(s, { baseURL: `${s.url}/deployments/dep?api-version=2024-10-21`, maxRetries: 0, lists: [{ kind: 'spurious', name: 'land' }] }));
+  const res = await generateWords(
+    exp.task,
+    exp.words,
+    opts(s, { baseURL: `${s.url}/deployments/dep?api-version=2024-10-21`, maxRetries: 0, lists: [{ kind: 'spurious', name: 'land' }] }),
+  );
   assert.equal(s.requests[0]!.path, '/v1/deployments/dep/chat/completions?api-version=2024-10-21');
   assert.ok(res.errors[0]!.message.startsWith(`${s.url}/deployments/dep/chat/completions failed with HTTP 500`), res.errors[0]!.message);
 });
 
 test('a base URL that is not http(s) is rejected with the setting to fix', async () => {
   const exp = experiment();
-  await assert.rejects(generateWords(exp.task, exp.words, { baseURL: 'localhost:11434', apiKey: KEY, model: 'm' }), /not an http\(s\) URL. Set it with the setting tldr\.llm\.baseUrl/);
+  await assert.rejects(
+    generateWords(exp.task, exp.words, { baseURL: 'localhost:11434', apiKey: KEY, model: 'm' }),
+    /not an http\(s\) URL. Set it with the setting tldr\.llm\.baseUrl/,
+  );
 });

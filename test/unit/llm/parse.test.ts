@@ -26,8 +26,12 @@ test('parseJsonWords accepts {words}, a bare array, fenced JSON and one array un
 });
 
 test('parseTextWords keeps only list items from prose and cuts explanations', () => {
-  const prose = 'Sure! Here are kinds of landbirds:\n\n1. **American Robin** - a common thrush\n2) "Blue Jay"\n3. Northern cardinal.\n- Wild turkey: large and brown\n\nLet me know if you need more!';
-  assert.deepEqual(parseTextWords(prose).map((w) => normalizeWord(w, true)), ['american robin', 'blue jay', 'northern cardinal', 'wild turkey']);
+  const prose =
+    'Sure! Here are kinds of landbirds:\n\n1. **American Robin** - a common thrush\n2) "Blue Jay"\n3. Northern cardinal.\n- Wild turkey: large and brown\n\nLet me know if you need more!';
+  assert.deepEqual(
+    parseTextWords(prose).map((w) => normalizeWord(w, true)),
+    ['american robin', 'blue jay', 'northern cardinal', 'wild turkey'],
+  );
 });
 
 test('parseTextWords splits a single comma line, and salvages a truncated JSON answer', () => {

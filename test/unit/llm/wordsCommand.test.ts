@@ -4,7 +4,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runWordsCommand, type WordsCommandIo } from '../../../src/llm/wordsCommand';
-import { startFakeOpenAiServer, wordsReply, errorReply, userPrompt, closedPort, type FakeOpenAiServer } from '../../helpers/fakeOpenAiServer';
+import {
+  startFakeOpenAiServer,
+  wordsReply,
+  errorReply,
+  userPrompt,
+  closedPort,
+  type FakeOpenAiServer,
+} from '../../helpers/fakeOpenAiServer';
 import { rawExperiment } from './experimentFixture';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tldr-llm-words-'));
@@ -33,7 +40,13 @@ function io(extra: Partial<WordsCommandIo> = {}) {
   return {
     out,
     err,
-    io: { stdout: (s: string) => out.push(s), stderr: (s: string) => err.push(s), env: { OPENAI_API_KEY: 'k' }, retryBaseDelayMs: 5, ...extra } satisfies WordsCommandIo,
+    io: {
+      stdout: (s: string) => out.push(s),
+      stderr: (s: string) => err.push(s),
+      env: { OPENAI_API_KEY: 'k' },
+      retryBaseDelayMs: 5,
+      ...extra,
+    } satisfies WordsCommandIo,
   };
 }
 
@@ -42,7 +55,10 @@ test('--generate writes the new words atomically, keeps every other field, and p
   const f = expFile(raw);
   const s = await server((r) => wordsReply(userPrompt(r).includes('"landbird":') ? ['Blue Jay', 'sparrow'] : ['Mallard']));
   const c = io();
-  const code = await runWordsCommand([f, '--generate', '--list', 'landbird', '--list', 'targets:waterbird', '--base-url', s.url, '--model', 'm1', '--count', '3'], c.io);
+  const code = await runWordsCommand(
+    [f, '--generate', '--list', 'landbird', '--list', 'targets:waterbird', '--base-url', s.url, '--model', 'm1', '--count', '3'],
+    c.io,
+  );
   assert.equal(code, 0, c.err.join(''));
   assert.equal(s.requests.length, 2);
   assert.equal(s.requests[0]!.body.model, 'm1');
@@ -53,7 +69,11 @@ test('--generate writes the new words atomically, keeps every other field, and p
   assert.equal(text, JSON.stringify(raw, null, 2) + '\n', 'only the new word changed; 2-space indent');
   assert.match(c.out.join(''), /Added 1 words to .*exp\d+\.tldr\.json/);
   assert.match(c.out.join(''), /targets \/ landbird \(\+1\): blue jay/);
-  assert.deepEqual(fs.readdirSync(tmp).filter((x) => x.endsWith('.tmp')), [], 'no temp file left behind');
+  assert.deepEqual(
+    fs.readdirSync(tmp).filter((x) => x.endsWith('.tmp')),
+    [],
+    'no temp file left behind',
+  );
 });
 
 test('--json prints the added words and errors as JSON', async () => {

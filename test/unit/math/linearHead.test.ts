@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fitLogisticRegression, initLinearPytorch, logits, predict, trainLinearHead, type Batch } from '../../../src/engine/math/linearHead';
+import {
+  fitLogisticRegression,
+  initLinearPytorch,
+  logits,
+  predict,
+  trainLinearHead,
+  type Batch,
+} from '../../../src/engine/math/linearHead';
 import { createRng } from '../../../src/engine/math/rng';
 
 /** Three well-separated Gaussian clusters in 6 dimensions. */
@@ -31,8 +38,14 @@ test('AdamW and SGD reach full accuracy on separable data and the loss falls', a
   const test = toy(300, 2);
   for (const optimizer of ['adamw', 'sgd'] as const) {
     const head = await trainLinearHead({
-      dim: data.dim, classes: 3, optimizer, lr: optimizer === 'adamw' ? 0.05 : 0.1, weightDecay: 1e-4,
-      epochs: 20, seed: 3, nextEpoch: () => batches(data, 32),
+      dim: data.dim,
+      classes: 3,
+      optimizer,
+      lr: optimizer === 'adamw' ? 0.05 : 0.1,
+      weightDecay: 1e-4,
+      epochs: 20,
+      seed: 3,
+      nextEpoch: () => batches(data, 32),
     });
     assert.equal(head.losses.length, 20);
     assert.ok(head.losses[19] < head.losses[0] / 5, `${optimizer}: ${head.losses[0]} -> ${head.losses[19]}`);
@@ -42,10 +55,18 @@ test('AdamW and SGD reach full accuracy on separable data and the loss falls', a
 
 test('training is bit-for-bit deterministic for a seed, and the seed matters', async () => {
   const data = toy(120, 4);
-  const run = (seed: number) => trainLinearHead({
-    dim: data.dim, classes: 3, optimizer: 'adamw', lr: 0.01, weightDecay: 1e-2, epochs: 3, seed,
-    schedule: 'cosine', nextEpoch: () => batches(data, 16),
-  });
+  const run = (seed: number) =>
+    trainLinearHead({
+      dim: data.dim,
+      classes: 3,
+      optimizer: 'adamw',
+      lr: 0.01,
+      weightDecay: 1e-2,
+      epochs: 3,
+      seed,
+      schedule: 'cosine',
+      nextEpoch: () => batches(data, 16),
+    });
   const [a, b, c] = [await run(7), await run(7), await run(8)];
   assert.deepEqual(Buffer.from(a.weight.buffer), Buffer.from(b.weight.buffer));
   assert.deepEqual(Buffer.from(a.bias.buffer), Buffer.from(b.bias.buffer));
@@ -72,10 +93,19 @@ const close = (a: ArrayLike<number>, b: number[], tol = 1e-12) =>
 
 test('AdamW steps match torch.optim.AdamW, decoupled decay on weight and bias', async () => {
   const losses: number[] = [];
-  const run = (epochs: number) => trainLinearHead({
-    dim: 2, classes: 2, optimizer: 'adamw', lr: 0.1, weightDecay: 0.01, epochs, seed: 0, init: tiny.init,
-    nextEpoch: () => [tiny.batch], onEpoch: (_, l) => losses.push(l),
-  });
+  const run = (epochs: number) =>
+    trainLinearHead({
+      dim: 2,
+      classes: 2,
+      optimizer: 'adamw',
+      lr: 0.1,
+      weightDecay: 0.01,
+      epochs,
+      seed: 0,
+      init: tiny.init,
+      nextEpoch: () => [tiny.batch],
+      onEpoch: (_, l) => losses.push(l),
+    });
   const one = await run(1);
   close(one.weight, [0.19989999844459055, -0.099800001513237, 0.1997000015554094, 0.299600001513237]);
   close(one.bias, [0.14994999300295642, -0.14994999300295642]);
@@ -89,7 +119,14 @@ test('AdamW steps match torch.optim.AdamW, decoupled decay on weight and bias', 
 
 test('SGD steps match torch.optim.SGD with momentum 0.9 and L2 decay', async () => {
   const out = await trainLinearHead({
-    dim: 2, classes: 2, optimizer: 'sgd', lr: 0.1, weightDecay: 0.01, epochs: 2, seed: 0, init: tiny.init,
+    dim: 2,
+    classes: 2,
+    optimizer: 'sgd',
+    lr: 0.1,
+    weightDecay: 0.01,
+    epochs: 2,
+    seed: 0,
+    init: tiny.init,
     nextEpoch: () => [tiny.batch],
   });
   close(out.weight, [0.2816882885607996, -0.015591533790645623, 0.11715211143920035, 0.21501173379064564]);
@@ -101,9 +138,25 @@ test('an abort stops training promptly with an AbortError', async () => {
   // aborted between batches: no further batch is consumed
   const ac = new AbortController();
   let pulled = 0;
-  function* epoch() { for (const b of batches(data, 8)) { pulled++; if (pulled === 3) ac.abort(); yield b; } }
+  function* epoch() {
+    for (const b of batches(data, 8)) {
+      pulled++;
+      if (pulled === 3) ac.abort();
+      yield b;
+    }
+  }
   await assert.rejects(
-    trainLinearHead({ dim: data.dim, classes: 3, optimizer: 'adamw', lr: 0.01, weightDecay: 0, epochs: 5, seed: 1, nextEpoch: epoch, signal: ac.signal }),
+    trainLinearHead({
+      dim: data.dim,
+      classes: 3,
+      optimizer: 'adamw',
+      lr: 0.01,
+      weightDecay: 0,
+      epochs: 5,
+      seed: 1,
+      nextEpoch: epoch,
+      signal: ac.signal,
+    }),
     (e: Error) => e.name === 'AbortError',
   );
   assert.equal(pulled, 3);
@@ -112,7 +165,17 @@ test('an abort stops training promptly with an AbortError', async () => {
   const t0 = performance.now();
   setTimeout(() => ac2.abort(), 50);
   await assert.rejects(
-    trainLinearHead({ dim: data.dim, classes: 3, optimizer: 'sgd', lr: 0.01, weightDecay: 0, epochs: 1e9, seed: 1, nextEpoch: () => batches(data, 8), signal: ac2.signal }),
+    trainLinearHead({
+      dim: data.dim,
+      classes: 3,
+      optimizer: 'sgd',
+      lr: 0.01,
+      weightDecay: 0,
+      epochs: 1e9,
+      seed: 1,
+      nextEpoch: () => batches(data, 8),
+      signal: ac2.signal,
+    }),
     (e: Error) => e.name === 'AbortError',
   );
   assert.ok(performance.now() - t0 < 1000, `took ${performance.now() - t0} ms`);
@@ -129,7 +192,8 @@ test('logits and predict: X W^T + b, ties go to the first class', () => {
 test('logistic regression converges and its head applies to raw, unscaled features', async () => {
   // the class lives in feature 1, tiny in scale and far from 0; feature 0 is large noise
   const rng = createRng(9);
-  const n = 400, dim = 3;
+  const n = 400,
+    dim = 3;
   const X = new Float64Array(n * dim);
   const y = new Int32Array(n);
   for (let i = 0; i < n; i++) {

@@ -37,7 +37,10 @@ test('without train counts the average uses the split mix, i.e. overall accuracy
 test('empty groups get NaN, are skipped by worst and average, and unknown spurious rows only count overall', () => {
   // no (water, land) example; one row without a group label (-1), predicted wrong
   const m = headMetrics(i32([0, 1, 1, 1, 0]), i32([0, 0, 1, 1, 1]), i32([0, 1, 1, 1, -1]), classes, places, waterbirdsTrain);
-  assert.deepEqual(m.groups.map((g) => g.n), [1, 1, 0, 2]);
+  assert.deepEqual(
+    m.groups.map((g) => g.n),
+    [1, 1, 0, 2],
+  );
   assert.ok(Number.isNaN(m.groups[2].accuracy));
   near(m.worstGroup, 0); // (land, water) predicted as water
   near(m.average, (3498 * 1 + 184 * 0 + 1057 * 1) / (3498 + 184 + 1057));

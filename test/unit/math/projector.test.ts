@@ -6,15 +6,31 @@ import { fitProjector, project } from '../../../src/engine/math/projector';
 import { cholesky, choleskyInverse, gramTN, matMul, matTN } from '../../../src/engine/math/matrix';
 import { createRng } from '../../../src/engine/math/rng';
 
-interface Case { name: string; lambda: number; k: number; G: number[]; W: number[]; b: number[] }
-interface Fixture { N: number; d: number; D: number; X: number[]; Y: number[]; cases: Case[] }
+interface Case {
+  name: string;
+  lambda: number;
+  k: number;
+  G: number[];
+  W: number[];
+  b: number[];
+}
+interface Fixture {
+  N: number;
+  d: number;
+  D: number;
+  X: number[];
+  Y: number[];
+  cases: Case[];
+}
 
 // compiled to out/test/unit/math; the fixture stays in the source tree
-const fixture = JSON.parse(
-  readFileSync(resolve(__dirname, '../../../../test/fixtures/projector/reference.json'), 'utf8'),
-) as Fixture;
+const fixture = JSON.parse(readFileSync(resolve(__dirname, '../../../../test/fixtures/projector/reference.json'), 'utf8')) as Fixture;
 
-const norm = (a: ArrayLike<number>) => { let s = 0; for (let i = 0; i < a.length; i++) s += a[i] * a[i]; return Math.sqrt(s); };
+const norm = (a: ArrayLike<number>) => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * a[i];
+  return Math.sqrt(s);
+};
 const relErr = (a: ArrayLike<number>, ref: ArrayLike<number>) => {
   let s = 0;
   for (let i = 0; i < ref.length; i++) s += (a[i] - ref[i]) ** 2;
@@ -63,7 +79,8 @@ test('the constraint makes the projection blind to the gap direction', () => {
 });
 
 test('project computes E W + b, with ReLU when asked, from Float32 or Float64 input', () => {
-  const d = 3, D = 2;
+  const d = 3,
+    D = 2;
   const W = Float64Array.from([1, -1, 2, 0, 0, 3]); // 3 x 2
   const b = Float64Array.from([0.5, -10]);
   const E = Float32Array.from([1, 2, 3, -1, 0, 1]); // 2 x 3
@@ -73,7 +90,9 @@ test('project computes E W + b, with ReLU when asked, from Float32 or Float64 in
 
 test('blocked products and Cholesky inverse agree with naive loops on odd sizes', () => {
   // sizes that are not multiples of the 2x4 tile or the row chunk
-  const n = 301, d = 7, D = 13;
+  const n = 301,
+    d = 7,
+    D = 13;
   const X = random(n * d, 1, 0.2);
   const Y = random(n * D, 2);
   const gram = gramTN(X, n, d);

@@ -44,7 +44,11 @@ function tmpDir(): string {
 }
 
 const BATCH = 3;
-const image = new ort.Tensor('float32', Float32Array.from(randomArray(BATCH * 3 * 8 * 8, 7), (v) => v * 4), [BATCH, 3, 8, 8]);
+const image = new ort.Tensor(
+  'float32',
+  Float32Array.from(randomArray(BATCH * 3 * 8 * 8, 7), (v) => v * 4),
+  [BATCH, 3, 8, 8],
+);
 
 async function run(model: string | Uint8Array, outputs?: string[]): Promise<Record<string, Float32Array>> {
   const session = typeof model === 'string' ? await ort.InferenceSession.create(model) : await ort.InferenceSession.create(model);
@@ -170,8 +174,10 @@ test('a model without a final linear layer is refused', async () => {
 });
 
 test('a linear layer whose weight is not a constant initializer is refused', async () => {
-  await assert.rejects(inspectClassifier(fixture('weight_not_constant.onnx')),
-    /weight_not_constant\.onnx: no final linear layer found: the weight "W" of the Gemm node is a graph input, not a constant initializer/);
+  await assert.rejects(
+    inspectClassifier(fixture('weight_not_constant.onnx')),
+    /weight_not_constant\.onnx: no final linear layer found: the weight "W" of the Gemm node is a graph input, not a constant initializer/,
+  );
 });
 
 test('missing, non-ONNX and folder paths are refused with messages naming the file', async () => {

@@ -25,7 +25,10 @@ test('fields newer than the stale onnx-proto package survive (node metadata_prop
   const node = model.graph!.node![0] as NodeProto & { metadata_props?: { key: string; value: string }[] };
   node.metadata_props = [{ key: 'origin', value: 'test' }];
   const again = decodeModel(encodeModel(model)).graph!.node![0] as typeof node;
-  assert.deepEqual(again.metadata_props?.map((e) => [e.key, e.value]), [['origin', 'test']]);
+  assert.deepEqual(
+    again.metadata_props?.map((e) => [e.key, e.value]),
+    [['origin', 'test']],
+  );
 });
 
 test('64-bit fields are read whether Long or number', () => {
@@ -42,13 +45,27 @@ test('raw_data at an unaligned offset is read correctly', () => {
   const view = new DataView(buf.buffer);
   values.forEach((v, i) => view.setFloat32(1 + 4 * i, v, true));
   const t = newTensor({ name: 'w', data_type: 1, dims: [2, 2], raw_data: buf.subarray(1) });
-  assert.deepEqual([...readFloatTensor(t)], values.map((v) => Math.fround(v)));
+  assert.deepEqual(
+    [...readFloatTensor(t)],
+    values.map((v) => Math.fround(v)),
+  );
 });
 
 test('float32, float64 and float16 tensors round-trip through raw_data and clear other storage', () => {
   const values = [0.1, -1, 65504, 1e-5, 0];
-  for (const [type, tol] of [[1, 1e-7], [11, 0], [10, 1e-3]] as const) {
-    const t = newTensor({ name: 'w', data_type: type, dims: [5], float_data: [9, 9, 9, 9, 9], external_data: [{ key: 'location', value: 'x' }], data_location: 1 });
+  for (const [type, tol] of [
+    [1, 1e-7],
+    [11, 0],
+    [10, 1e-3],
+  ] as const) {
+    const t = newTensor({
+      name: 'w',
+      data_type: type,
+      dims: [5],
+      float_data: [9, 9, 9, 9, 9],
+      external_data: [{ key: 'location', value: 'x' }],
+      data_location: 1,
+    });
     writeFloatTensor(t, values, [5]);
     assert.deepEqual(t.float_data, []);
     assert.deepEqual(t.external_data, []);
@@ -58,5 +75,8 @@ test('float32, float64 and float16 tensors round-trip through raw_data and clear
   }
   // float16 stored in int32_data (bit patterns), as ONNX allows.
   const h = newTensor({ name: 'h', data_type: 10, dims: [3], int32_data: [0x3c00, 0xc000, 0x3555] });
-  assert.deepEqual([...readFloatTensor(h)].map((v) => +v.toFixed(4)), [1, -2, 0.3333]);
+  assert.deepEqual(
+    [...readFloatTensor(h)].map((v) => +v.toFixed(4)),
+    [1, -2, 0.3333],
+  );
 });

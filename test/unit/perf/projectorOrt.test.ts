@@ -7,19 +7,28 @@ import { ORT_MIN_MADDS } from '../../../src/engine/math/ortLinalg';
 import { createRng } from '../../../src/engine/math/rng';
 
 const relErr = (a: Float64Array, ref: Float64Array) => {
-  let s = 0, r = 0;
-  for (let i = 0; i < ref.length; i++) { s += (a[i] - ref[i]) ** 2; r += ref[i] ** 2; }
+  let s = 0,
+    r = 0;
+  for (let i = 0; i < ref.length; i++) {
+    s += (a[i] - ref[i]) ** 2;
+    r += ref[i] ** 2;
+  }
   return Math.sqrt(s / r);
 };
 
 test('fitProjectorAsync (onnxruntime products) equals fitProjector to 1e-10', async () => {
-  const n = 300, d = 160, D = 2048;
+  const n = 300,
+    d = 160,
+    D = 2048;
   assert.ok(n * d * (d + D) >= ORT_MIN_MADDS && d * d * D >= ORT_MIN_MADDS, 'sizes must exercise both onnxruntime graphs');
   const rng = createRng(3);
   const X = Float64Array.from({ length: n * d }, () => rng.normal() + 0.2);
   const Y = Float64Array.from({ length: n * D }, () => Math.max(0, rng.normal()));
   const G = Float64Array.from({ length: d }, () => rng.normal());
-  for (const [g, k] of [[G, 1], [null, 0]] as const) {
+  for (const [g, k] of [
+    [G, 1],
+    [null, 0],
+  ] as const) {
     const ref = fitProjector(X, Y, n, d, D, g, k, 2);
     const got = await fitProjectorAsync(X, Y, n, d, D, g, k, 2);
     assert.ok(relErr(got.W, ref.W) < 1e-10, `W: ${relErr(got.W, ref.W)}`);
@@ -28,7 +37,9 @@ test('fitProjectorAsync (onnxruntime products) equals fitProjector to 1e-10', as
 });
 
 test('moments computed once serve every lambda', async () => {
-  const n = 50, d = 8, D = 12;
+  const n = 50,
+    d = 8,
+    D = 12;
   const rng = createRng(4);
   const X = Float64Array.from({ length: n * d }, () => rng.normal());
   const Y = Float64Array.from({ length: n * D }, () => rng.normal());

@@ -43,7 +43,10 @@ test('invalid webview messages are rejected with a reason', () => {
 });
 
 test('host messages: valid ones parse, engine extras are stripped, malformed ones are rejected', () => {
-  const scores = parseHostMessage({ type: 'scores', scores: [{ list: 'targets', group: 'a', index: 0, text: 'x', clipMargin: 0.1, pass: true, extra: 1 }] });
+  const scores = parseHostMessage({
+    type: 'scores',
+    scores: [{ list: 'targets', group: 'a', index: 0, text: 'x', clipMargin: 0.1, pass: true, extra: 1 }],
+  });
   assert.equal(scores.ok, true);
   if (scores.ok && scores.message.type === 'scores') assert.equal('extra' in scores.message.scores[0]!, false);
   assert.equal(parseHostMessage({ type: 'document', doc: { ok: false, fileName: 'a', error: 'bad' } }).ok, true);
