@@ -1,7 +1,7 @@
 // The `tldr-debias` command line: the same engine as the extension, headless.
-import { InputError, isAbortError } from '../engine/errors';
+import { InputError, isAbortError } from '../shared/errors';
 import { PACKAGE_VERSION } from '../engine/versions';
-import { runWordsCommand } from '../llm/wordsCommand';
+import { runWordsCommand } from './commands/words';
 import { EXIT, type CliIo } from './io';
 import { runCommand } from './commands/run';
 import { scoreCommand } from './commands/score';

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { decodeSafetensors, encodeSafetensors } from './io/safetensors';
-import { writeFileAtomic } from './io/atomic';
+import { writeFileAtomic } from '../shared/atomicWrite';
 
 export const sha256 = (data: Uint8Array | string): string => createHash('sha256').update(data).digest('hex');
 

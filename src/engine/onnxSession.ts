@@ -1,6 +1,6 @@
 // One place that creates onnxruntime sessions, so thread and provider settings agree.
 import * as ort from 'onnxruntime-node';
-import { InputError } from './errors';
+import { InputError } from '../shared/errors';
 
 export interface SessionOptions {
   executionProvider?: string;

@@ -3,8 +3,8 @@
 // split's groups only, and only when they exist; test is never looked at before the end.
 import { STEP_IDS, type RunSummary, type SplitMetrics, type WordScore, type HeadMetrics } from '../protocol/events';
 import type { EngineOptions } from './api';
-import { loadExperiment, type LoadedExperiment } from './experiment/load';
-import { InputError, isAbortError, throwIfAborted } from './errors';
+import { loadExperiment, type LoadedExperiment } from '../experiment/parse';
+import { InputError, isAbortError, throwIfAborted } from '../shared/errors';
 import { createStepContext, type StepContext } from './steps/context';
 import { loadClassifier, loadClipModels, type LoadedClassifier, type LoadedClip } from './steps/models';
 import { encodeData, type EncodedData, type SplitData } from './steps/encodeData';
@@ -21,7 +21,7 @@ import { acceptedWords, collectWords, scoreWordItems, type WordItem } from './te
 import { buildTextSet } from './text/textSet';
 import { createRunFolder, type RunFolder } from './runFolder';
 import { exportRun } from './steps/exportRun';
-import { writeJsonAtomic } from './io/atomic';
+import { writeJsonAtomic } from '../shared/atomicWrite';
 import { scoresFile } from './scoresFile';
 
 interface Prepared {

@@ -6,9 +6,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { RunRecord, RunSummary, SplitMetrics } from '../protocol/events';
-import type { LoadedExperiment } from './experiment/load';
+import type { LoadedExperiment } from '../experiment/parse';
 import { sha256 } from './cache';
-import { writeJsonAtomic } from './io/atomic';
+import { writeJsonAtomic } from '../shared/atomicWrite';
 import { versions } from './versions';
 
 export interface RunJson {

@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import type { WordListKindId } from '../protocol/webview';
-import { addGeneratedWords, newExperimentText } from './docModel';
+import { addGeneratedWords, newExperimentText } from '../experiment/edits';
 import { replaceDocumentText, VIEW_TYPE, type ExperimentEditorProvider } from './editor';
 import type { Jobs } from './jobs';
 import { findExperiments } from './tree';

@@ -4,8 +4,8 @@
 // list keeps what the others got.
 import OpenAI from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
-import type { Task, WordEntry, WordLists, WordListKind } from '../engine/experiment/schema';
-import { abortError, isAbortError, throwIfAborted } from '../engine/errors';
+import type { Task, WordEntry, WordLists, WordListKind } from '../experiment/schema';
+import { abortError, isAbortError, throwIfAborted } from '../shared/errors';
 import {
   buildPrompt,
   allLists,

@@ -1,6 +1,6 @@
 // THE prompts for word generation. Everything the model is asked lives here so the CLI
 // (`--show-prompt`) and the editor can show users exactly what is sent.
-import type { Task, WordListKind } from '../engine/experiment/schema';
+import type { Task, WordListKind } from '../experiment/schema';
 
 export interface ListRef {
   kind: WordListKind;

@@ -5,8 +5,8 @@ import { createMessageConnection, IPCMessageReader, IPCMessageWriter, ResponseEr
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { checkSetup, createDemo, listRuns, runExperiment, scoreWords, type EngineOptions } from '../engine/api';
-import { InputError, isAbortError } from '../engine/errors';
-import { loadExperiment, parseExperimentText } from '../engine/experiment/load';
+import { InputError, isAbortError } from '../shared/errors';
+import { loadExperiment, parseExperimentText } from '../experiment/parse';
 import type { EngineEvent, RunSummary } from '../protocol/events';
 import { generateWords, LlmError } from '../llm/generate';
 import type { ListRef } from '../llm/prompts';

@@ -1,5 +1,5 @@
 // A small valid experiment (as JSON input) for tests to start from and break.
-import type { ExperimentInput } from '../../src/engine/experiment/schema';
+import type { ExperimentInput } from '../../src/experiment/schema';
 
 export function sampleExperiment(): ExperimentInput {
   return {

@@ -1,7 +1,7 @@
 // `tldr-debias schema`: the JSON Schema of *.tldr.json, generated from the zod schema (the one
 // source of truth); the manifest's jsonValidation points at the committed copy.
 import { z } from 'zod';
-import { experimentSchema } from '../../engine/experiment/schema';
+import { experimentSchema } from '../../experiment/schema';
 import { EXIT, type CliIo } from '../io';
 
 export function experimentJsonSchema(): Record<string, unknown> {

@@ -4,12 +4,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { InputError, throwIfAborted } from '../errors';
+import { InputError, throwIfAborted } from '../../shared/errors';
 import { createSession, type SessionOptions } from '../onnxSession';
 import { loadClipTokenizer, type ClipTokenizer } from './tokenizer';
 import { CLIP_NAME_CANDIDATES, maskName, pickName } from './ioNames';
 import { readClipPreprocessing, type ImagePreprocessing } from '../images/preprocess';
-import type { Experiment } from '../experiment/schema';
+import type { Experiment } from '../../experiment/schema';
 
 export interface ClipFiles {
   dir: string;

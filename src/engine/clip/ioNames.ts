@@ -1,6 +1,6 @@
 // Which inputs and outputs of a CLIP export to use: the names the Hugging Face exports use,
 // or the experiment's overrides. One rule for loading the models and for the Setup checks.
-import { InputError } from '../errors';
+import { InputError } from '../../shared/errors';
 
 export const CLIP_NAME_CANDIDATES = {
   inputIds: ['input_ids'],

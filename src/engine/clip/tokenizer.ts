@@ -6,7 +6,7 @@ import type * as HfTokenizers from '@huggingface/tokenizers' with { 'resolution-
 // The package is ESM-typed but ships a CommonJS build, which Node's require picks up.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Tokenizer } = require('@huggingface/tokenizers') as typeof HfTokenizers;
-import { InputError } from '../errors';
+import { InputError } from '../../shared/errors';
 
 export const CLIP_CONTEXT = 77;
 

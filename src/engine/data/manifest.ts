@@ -3,8 +3,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { InputError } from '../errors';
-import type { Task } from '../experiment/schema';
+import { InputError } from '../../shared/errors';
+import type { Task } from '../../experiment/schema';
 
 export interface ImageRecord {
   /** absolute path */

@@ -5,8 +5,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EngineOptions } from '../api';
-import type { ExperimentInput } from '../experiment/schema';
-import { writeFileAtomic, writeJsonAtomic } from '../io/atomic';
+import type { ExperimentInput } from '../../experiment/schema';
+import { writeFileAtomic, writeJsonAtomic } from '../../shared/atomicWrite';
 import { generateWorld } from './generator';
 import { demoWordsSchema, parseWorldSpec } from './spec';
 import birdsSpec from './worlds/birds.json';

@@ -15,11 +15,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRng, deriveSeed, shuffle, type Rng } from '../math/rng';
-import { writeFileAtomic } from '../io/atomic';
+import { writeFileAtomic } from '../../shared/atomicWrite';
 import { encodePngRgb } from './png';
 import { renderImage } from './render';
 import type { KindSpec, SceneSpec, SplitSpec, WorldSpec } from './spec';
-import { throwIfAborted } from '../errors';
+import { throwIfAborted } from '../../shared/errors';
 
 export interface WorldItem {
   split: string;

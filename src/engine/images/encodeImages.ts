@@ -3,7 +3,7 @@
 // next batch overlaps with inference on the current one.
 import * as fs from 'node:fs';
 import { EmbeddingCache, sha256 } from '../cache';
-import { throwIfAborted, InputError } from '../errors';
+import { throwIfAborted, InputError } from '../../shared/errors';
 import { decodeImage, preprocessInto, type ImagePreprocessing } from './preprocess';
 
 export interface ImageEncoder {

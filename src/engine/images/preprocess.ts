@@ -2,7 +2,7 @@
 // (x * rescale - mean) / std into a CHW Float32Array, as CLIPImageProcessor and torchvision do.
 import * as fs from 'node:fs';
 import sharp from 'sharp';
-import { InputError } from '../errors';
+import { InputError } from '../../shared/errors';
 
 export interface ImagePreprocessing {
   resize: number;

@@ -2,7 +2,7 @@
 // little-endian header length, a JSON header, then raw little-endian tensor bytes.
 // Chosen so caches and run artifacts are readable from Python with no conversion.
 import * as fs from 'node:fs';
-import { writeFileAtomic } from './atomic';
+import { writeFileAtomic } from '../../shared/atomicWrite';
 
 export type DType = 'F32' | 'F64' | 'I32' | 'I64';
 export interface Tensor {

@@ -8,7 +8,7 @@
 // never let through.
 
 import { createRng, deriveSeed } from './rng';
-import { abortError } from '../errors';
+import { abortError } from '../../shared/errors';
 
 export interface LinearHead {
   /** classes x dim, row-major (nn.Linear.weight layout) */

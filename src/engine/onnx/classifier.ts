@@ -3,8 +3,8 @@
 // back with a new W and b. Pure protobuf surgery; nothing here runs the model.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InputError } from '../errors';
-import { writeFileAtomic } from '../io/atomic';
+import { InputError } from '../../shared/errors';
+import { writeFileAtomic } from '../../shared/atomicWrite';
 import {
   AttributeProto,
   DataLocation,

@@ -2,9 +2,9 @@
 // helpers that turn work into typed events (step start/end with timings, progress, logs).
 import * as path from 'node:path';
 import type { EngineEvent, LogLevel, StepId } from '../../protocol/events';
-import type { LoadedExperiment } from '../experiment/load';
+import type { LoadedExperiment } from '../../experiment/parse';
 import { EmbeddingCache } from '../cache';
-import { throwIfAborted } from '../errors';
+import { throwIfAborted } from '../../shared/errors';
 
 const PROGRESS_MS = 100;
 

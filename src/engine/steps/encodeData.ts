@@ -5,8 +5,8 @@ import * as fs from 'node:fs';
 import { readManifest, readCaptionPairs, type CaptionPair } from '../data/manifest';
 import { encodeImages, type ImageEncoder } from '../images/encodeImages';
 import { readSafetensors, toFloat64, type Tensor } from '../io/safetensors';
-import { InputError } from '../errors';
-import type { DataSource } from '../experiment/schema';
+import { InputError } from '../../shared/errors';
+import type { DataSource } from '../../experiment/schema';
 import type { StepContext } from './context';
 
 export interface SplitData {

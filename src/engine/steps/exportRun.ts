@@ -2,7 +2,7 @@
 // the new last layer (their own file is only read); every file is written atomically.
 import * as path from 'node:path';
 import type { WordScore } from '../../protocol/events';
-import type { LoadedExperiment } from '../experiment/load';
+import type { LoadedExperiment } from '../../experiment/parse';
 import type { LinearHead } from '../math/linearHead';
 import type { Projector } from '../math/projector';
 import type { RunFolder } from '../runFolder';
@@ -11,7 +11,7 @@ import type { Gap } from './gap';
 import type { SplitData } from './encodeData';
 import { exportDebiased } from '../onnx';
 import { writeSafetensors, f32 } from '../io/safetensors';
-import { writeFileAtomic, writeJsonAtomic } from '../io/atomic';
+import { writeFileAtomic, writeJsonAtomic } from '../../shared/atomicWrite';
 import { renderReport } from '../report';
 
 export interface ExportInputs {

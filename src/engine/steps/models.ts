@@ -2,7 +2,7 @@
 // the classifier (one pass gives its features; the final layer's W and b are read from the
 // graph) and CLIP's vision tower.
 import * as ort from 'onnxruntime-node';
-import { InputError } from '../errors';
+import { InputError } from '../../shared/errors';
 import { hashFile } from '../cache';
 import { loadClip, type ClipModel } from '../clip/clipModel';
 import { prepareClassifier, type PreparedClassifier } from '../onnx';

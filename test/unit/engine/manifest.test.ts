@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readManifest, readCaptionPairs } from '../../../src/engine/data/manifest';
-import { experimentSchema } from '../../../src/engine/experiment/schema';
+import { experimentSchema } from '../../../src/experiment/schema';
 import { sampleExperiment } from '../../helpers/experiment';
 import { tempDir } from '../../helpers/paths';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { margin, scoreWordItems, acceptedWords, collectWords, type WordItem } from '../../../src/engine/text/scoreWords';
-import { experimentSchema } from '../../../src/engine/experiment/schema';
+import { experimentSchema } from '../../../src/experiment/schema';
 import { sampleExperiment } from '../../helpers/experiment';
 
 test('margin is own minus the best other; ties count against the word', () => {

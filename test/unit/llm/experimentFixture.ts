@@ -1,5 +1,5 @@
 // A small valid experiment (Waterbirds-like) with user, locked and llm words, as raw JSON.
-import { experimentSchema, type Experiment } from '../../../src/engine/experiment/schema';
+import { experimentSchema, type Experiment } from '../../../src/experiment/schema';
 
 export function rawExperiment(): any {
   return {

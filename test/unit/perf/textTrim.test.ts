@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadClip } from '../../../src/engine/clip/clipModel';
-import { clipSchema } from '../../../src/engine/experiment/schema';
+import { clipSchema } from '../../../src/experiment/schema';
 import { encodeModel, newTensor, type ModelProto, type NodeProto, type TensorProto } from '../../../src/engine/onnx/proto';
 import { createRng } from '../../../src/engine/math/rng';
 import { tempDir } from '../../helpers/paths';

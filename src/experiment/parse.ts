@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { experimentSchema, type Experiment } from './schema';
-import { InputError } from '../errors';
+import { InputError } from '../shared/errors';
 
 export interface LoadedExperiment {
   file: string;

@@ -4,13 +4,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { experimentSchema, type Experiment, type WordListKind } from '../engine/experiment/schema';
-import { describeIssues } from '../engine/experiment/load';
-import { writeJsonAtomic } from '../engine/io/atomic';
-import { isAbortError } from '../engine/errors';
-import { allLists, renderPrompts, buildPrompt, DEFAULT_WORD_COUNT, type ListRef } from './prompts';
-import { generateWords, LlmError, type GenerateResult } from './generate';
-import { resolveCliLlmSettings, ConfigError, type Env } from './config';
+import { experimentSchema, type Experiment, type WordListKind } from '../../experiment/schema';
+import { describeIssues } from '../../experiment/parse';
+import { writeJsonAtomic } from '../../shared/atomicWrite';
+import { isAbortError } from '../../shared/errors';
+import { allLists, renderPrompts, buildPrompt, DEFAULT_WORD_COUNT, type ListRef } from '../../llm/prompts';
+import { generateWords, LlmError, type GenerateResult } from '../../llm/generate';
+import { resolveCliLlmSettings, ConfigError, type Env } from '../../llm/config';
 
 export interface WordsCommandIo {
   stdout: (s: string) => void;

@@ -9,9 +9,9 @@ import {
   removeFailing,
   setSetupPath,
   newExperimentText,
-} from '../../../src/extension/docModel';
+} from '../../../src/experiment/edits';
 import { scoreIndex } from '../../../src/protocol/wordScores';
-import { minimalReplace, parseJsonTree } from '../../../src/extension/jsonText';
+import { minimalReplace, parseJsonTree } from '../../../src/experiment/jsonText';
 import type { WordScore } from '../../../src/protocol/events';
 
 // A valid experiment as a person would format it: compact word entries, a trailing section after words.

@@ -2,8 +2,8 @@
 // state derived from a document, and the new document text for an edit from the webview.
 // No 'vscode' import: unit-tested.
 import * as path from 'node:path';
-import { experimentSchema } from '../engine/experiment/schema';
-import { describeIssues } from '../engine/experiment/load';
+import { experimentSchema } from './schema';
+import { describeIssues } from './parse';
 import type { WordScore } from '../protocol/events';
 import { scoreIndex } from '../protocol/wordScores';
 import type { DocState, SetupFieldId, SetupFieldView, WordEdit, WordEntryView, WordListKindId } from '../protocol/webview';

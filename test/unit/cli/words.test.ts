@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runWordsCommand, type WordsCommandIo } from '../../../src/llm/wordsCommand';
+import { runWordsCommand, type WordsCommandIo } from '../../../src/cli/commands/words';
 import {
   startFakeOpenAiServer,
   wordsReply,
@@ -12,7 +12,7 @@ import {
   closedPort,
   type FakeOpenAiServer,
 } from '../../helpers/fakeOpenAiServer';
-import { rawExperiment } from './experimentFixture';
+import { rawExperiment } from '../llm/experimentFixture';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tldr-llm-words-'));
 const servers: FakeOpenAiServer[] = [];
