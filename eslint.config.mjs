@@ -8,8 +8,9 @@ import globals from 'globals';
 
 const restrict = (...patterns) => ({ 'no-restricted-imports': ['error', { paths: [], patterns }] });
 const vscode = { group: ['vscode'], message: 'Only src/extension may import vscode.' };
-const layer = (name, why) => ({ regex: `(^|/)${name}(/|$)`, message: why });
-const engineOnlyApi = { regex: '(^|/)engine/(?!api$)', message: 'Outside the engine, import it only through src/engine/api.' };
+// relative imports that climb into another top-level folder of src/ (e.g. '../worker/main', '../../engine/x')
+const layer = (name, why) => ({ regex: `^(\\.\\./)+${name}(/|$)`, message: why });
+const engineOnlyApi = { regex: '^(\\.\\./)+engine/(?!api$)', message: 'Outside the engine, import it only through src/engine/api.' };
 
 export default tseslint.config(
   {

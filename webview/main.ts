@@ -15,10 +15,9 @@ import {
   type JobView,
   type ResultView,
   type WebviewToHost,
-  type WordListKindId,
   type SetupFieldView,
 } from '../src/protocol/webview';
-import type { SetupCheck, WordScore } from '../src/protocol/events';
+import type { SetupCheck, WordListKind, WordScore } from '../src/protocol/events';
 import { button, h, replaceChildren, svg } from './dom';
 import { margin, orderRows, pct, type SortMode } from './format';
 import { scoreIndex } from '../src/protocol/wordScores';
@@ -54,7 +53,7 @@ let results: ResultView | null = null;
 let trusted = true;
 let llmAvailable = true;
 /** the row being edited inline: list/group/index of the entry */
-let editing: { list: WordListKindId; group: string; index: number } | null = null;
+let editing: { list: WordListKind; group: string; index: number } | null = null;
 
 const send = (m: WebviewToHost) => vscode.postMessage(m);
 
@@ -232,7 +231,7 @@ function renderWords(): void {
     return;
   }
   const d = doc;
-  const all: { list: WordListKindId; group: string; index: number; text: string }[] = [];
+  const all: { list: WordListKind; group: string; index: number; text: string }[] = [];
   for (const list of ['targets', 'spurious'] as const)
     for (const [group, entries] of Object.entries(d.words[list]))
       entries.forEach((e, index) => all.push({ list, group, index, text: e.text }));
@@ -307,7 +306,7 @@ function renderWords(): void {
   restoreInputs(kept);
 }
 
-function badge(kind: 'clip' | 'logit', value: number | undefined, score: WordScore | undefined, list: WordListKindId): HTMLElement {
+function badge(kind: 'clip' | 'logit', value: number | undefined, score: WordScore | undefined, list: WordListKind): HTMLElement {
   const testid = kind === 'clip' ? 'clip-badge' : 'logit-badge';
   if (kind === 'logit' && list === 'spurious')
     return h('span', { class: 'badge na', testid, attrs: { 'data-pass': 'na', title: 'Not used for spurious words' } }, 'n/a');
@@ -330,7 +329,7 @@ function badge(kind: 'clip' | 'logit', value: number | undefined, score: WordSco
   );
 }
 
-function wordTable(list: WordListKindId, group: string, entries: { text: string; source: 'llm' | 'user'; locked: boolean }[]): HTMLElement {
+function wordTable(list: WordListKind, group: string, entries: { text: string; source: 'llm' | 'user'; locked: boolean }[]): HTMLElement {
   const rows = orderRows(
     entries.map((e, index) => ({ ...e, index, score: scoreOf(list, group, index, e.text) })),
     ui.sort,
@@ -412,7 +411,7 @@ function wordTable(list: WordListKindId, group: string, entries: { text: string;
 }
 
 function wordRow(
-  list: WordListKindId,
+  list: WordListKind,
   group: string,
   r: { text: string; source: 'llm' | 'user'; locked: boolean; index: number; score: WordScore | undefined },
 ): HTMLElement {

@@ -2,15 +2,23 @@
 // on stdout. Exit codes are shared by every command.
 import type { EngineEvent, SplitMetrics } from '../protocol/events';
 import { STEP_TITLES } from '../protocol/events';
-import { metricsTable } from '../engine/report';
+import { metricsTable } from '../engine/api';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, cancelled: 130 } as const;
+
+/** A wrong command line: the message (with the usage) is printed and the exit code is 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
 
 export interface CliIo {
   stdout: (s: string) => void;
   stderr: (s: string) => void;
   env: NodeJS.ProcessEnv;
+  /** Ctrl-C or SIGTERM in a terminal; the test's AbortController in tests */
   signal?: AbortSignal;
+  /** backoff between LLM retries when the server sends no Retry-After (tests shorten it) */
+  retryBaseDelayMs?: number;
 }
 
 export function eventPrinter(io: CliIo, json: boolean): (e: EngineEvent) => void {

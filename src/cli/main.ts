@@ -1,13 +1,13 @@
 // The `tldr-debias` command line: the same engine as the extension, headless.
 import { InputError, isAbortError } from '../shared/errors';
-import { PACKAGE_VERSION } from '../engine/versions';
-import { runWordsCommand } from './commands/words';
-import { EXIT, type CliIo } from './io';
+import { PACKAGE_VERSION } from '../engine/api';
+import { EXIT, UsageError, type CliIo } from './io';
 import { runCommand } from './commands/run';
 import { scoreCommand } from './commands/score';
 import { tokenizeCommand } from './commands/tokenize';
 import { schemaCommand } from './commands/schema';
 import { demoCommand } from './commands/demo';
+import { wordsCommand } from './commands/words';
 
 const USAGE = `tldr-debias ${PACKAGE_VERSION}: debias an image classifier's last layer with text (TLDR)
 
@@ -22,7 +22,7 @@ Commands:
   schema                                  the experiment file's JSON Schema
 
 Run 'tldr-debias <command> --help' for a command's options.
-Exit codes: 0 ok, 1 failed run, 2 bad input or usage, 130 cancelled.
+Exit codes: 0 ok, 1 failed run, 2 bad input or usage, 130 cancelled (Ctrl-C or SIGTERM).
 `;
 
 const commands: Record<string, (argv: string[], io: CliIo) => Promise<number>> = {
@@ -31,7 +31,7 @@ const commands: Record<string, (argv: string[], io: CliIo) => Promise<number>> =
   tokenize: tokenizeCommand,
   schema: schemaCommand,
   demo: demoCommand,
-  words: (argv, io) => runWordsCommand(argv, { stdout: io.stdout, stderr: io.stderr, env: io.env, signal: io.signal }),
+  words: wordsCommand,
 };
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
@@ -43,8 +43,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   try {
     return await command(rest, io);
   } catch (err) {
-    if (isAbortError(err)) return (io.stderr('cancelled\n'), EXIT.cancelled);
-    if (err instanceof InputError || (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    if (isAbortError(err)) return (io.stderr('Cancelled; nothing was left half-written.\n'), EXIT.cancelled);
+    if (err instanceof UsageError || err instanceof InputError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
       io.stderr(`error: ${(err as Error).message}\n`);
       return EXIT.usage;
     }
@@ -53,10 +53,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-/** The process entry: real stdio, Ctrl-C cancels the running command. */
+/** The process entry: real stdio; Ctrl-C (SIGINT) and SIGTERM cancel the running command. */
 export function cliEntry(): void {
   const controller = new AbortController();
-  process.once('SIGINT', () => controller.abort());
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => controller.abort());
   const io: CliIo = {
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),

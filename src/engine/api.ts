@@ -4,6 +4,11 @@ import { runPipeline, scorePipeline } from './pipeline';
 import { runSetupChecks } from './setupChecks';
 import { readRunRecords } from './runFolder';
 import { writeDemoExperiment } from './demo/experiment';
+import { loadClipTokenizer } from './clip/tokenizer';
+import * as path from 'node:path';
+
+export { PACKAGE_VERSION } from './versions';
+export { metricsTable } from './report';
 
 export interface EngineOptions {
   onEvent?: EventSink;
@@ -39,4 +44,10 @@ export async function listRuns(file: string): Promise<RunRecord[]> {
 /** Write the demo world (images, models, words, experiment) into `dir`; returns the experiment file. */
 export async function createDemo(dir: string, opts: Pick<EngineOptions, 'onEvent' | 'signal'> = {}): Promise<string> {
   return writeDemoExperiment(dir, opts);
+}
+
+/** CLIP token ids of each text with the tokenizer of a CLIP folder, for debugging words. */
+export function tokenize(clipDir: string, texts: string[]): { text: string; ids: number[]; unknown: boolean }[] {
+  const tok = loadClipTokenizer(path.join(clipDir, 'tokenizer.json'));
+  return texts.map((text) => ({ text, ids: tok.encode(text), unknown: tok.hasUnknown(text) }));
 }

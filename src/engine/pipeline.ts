@@ -3,7 +3,7 @@
 // split's groups only, and only when they exist; test is never looked at before the end.
 import { STEP_IDS, type RunSummary, type SplitMetrics, type WordScore, type HeadMetrics } from '../protocol/events';
 import type { EngineOptions } from './api';
-import { loadExperiment, type LoadedExperiment } from '../experiment/parse';
+import { loadExperiment, type LoadedExperiment } from '../experiment';
 import { InputError, isAbortError, throwIfAborted } from '../shared/errors';
 import { createStepContext, type StepContext } from './steps/context';
 import { loadClassifier, loadClipModels, type LoadedClassifier, type LoadedClip } from './steps/models';

@@ -2,7 +2,7 @@
 // head and the DFR reference, the chosen settings, and the words that failed validation.
 import * as path from 'node:path';
 import type { HeadMetrics, SplitMetrics, WordScore } from '../protocol/events';
-import type { LoadedExperiment } from '../experiment/parse';
+import type { LoadedExperiment } from '../experiment';
 import type { RunJson } from './runFolder';
 
 const pct = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '–' : `${(v * 100).toFixed(1)}%`);

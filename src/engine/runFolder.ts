@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { RunRecord, RunSummary, SplitMetrics } from '../protocol/events';
-import type { LoadedExperiment } from '../experiment/parse';
+import type { LoadedExperiment } from '../experiment';
 import { sha256 } from './cache';
 import { writeJsonAtomic } from '../shared/atomicWrite';
 import { versions } from './versions';

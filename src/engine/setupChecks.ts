@@ -3,7 +3,7 @@
 // graph signatures are read from the protobuf, so a check takes milliseconds.
 import * as fs from 'node:fs';
 import type { SetupCheck } from '../protocol/events';
-import { loadExperiment, type LoadedExperiment } from '../experiment/parse';
+import { loadExperiment, type LoadedExperiment } from '../experiment';
 import { inspectClassifier } from './onnx';
 import { decodeModel, int64, type ValueInfoProto } from './onnx/proto';
 import { clipFiles } from './clip/clipModel';

@@ -1,102 +1,17 @@
-// Document <-> webview synchronisation, as pure functions of the JSON text: the webview
-// state derived from a document, and the new document text for an edit from the webview.
-// No 'vscode' import: unit-tested.
+// Edits of an experiment document as pure functions of its JSON text: each returns the new text
+// with only the touched values changed, so the user's formatting, key order and comments-free
+// layout stay byte-for-byte (the editor, the CLI's words --generate and the discover step use them).
 import * as path from 'node:path';
-import { experimentSchema } from './schema';
-import { describeIssues } from './parse';
-import type { WordScore } from '../protocol/events';
+import type { WordListKind, WordScore } from '../protocol/events';
 import { scoreIndex } from '../protocol/wordScores';
-import type { DocState, SetupFieldId, SetupFieldView, WordEdit, WordEntryView, WordListKindId } from '../protocol/webview';
+import type { SetupFieldId, WordEdit, WordEntryView } from '../protocol/webview';
 import { appendArrayItems, parseJsonTree, removeArrayItem, removeProperty, setValue, JsonSyntaxError, type JsonPath } from './jsonText';
-
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-
-function readLists(v: unknown): Record<string, WordEntryView[]> {
-  const out: Record<string, WordEntryView[]> = {};
-  if (!isObj(v)) return out;
-  for (const [group, entries] of Object.entries(v)) {
-    if (!Array.isArray(entries)) continue;
-    out[group] = entries
-      .filter(isObj)
-      .map((e) => ({ text: str(e.text), source: e.source === 'llm' ? 'llm' : 'user', locked: e.locked === true }));
-  }
-  return out;
-}
-
-const SETUP_FIELDS: { id: SetupFieldId; label: string; kind: 'file' | 'folder'; optional: boolean }[] = [
-  { id: 'clip', label: 'CLIP model folder', kind: 'folder', optional: false },
-  { id: 'classifier', label: 'Classifier (ONNX)', kind: 'file', optional: false },
-  { id: 'train', label: 'Training images', kind: 'file', optional: false },
-  { id: 'val', label: 'Validation images', kind: 'file', optional: true },
-  { id: 'test', label: 'Test images', kind: 'file', optional: true },
-  { id: 'captions', label: 'Caption pairs', kind: 'file', optional: true },
-];
-
-/** Where a setup field lives in the file; data sources keep their `embeddings` form if they use it. */
-export function setupFieldPath(json: unknown, field: SetupFieldId): JsonPath {
-  switch (field) {
-    case 'clip':
-      return ['models', 'clip', 'dir'];
-    case 'classifier':
-      return ['models', 'classifier', 'path'];
-    case 'captions':
-      return ['data', 'captions', 'path'];
-    default: {
-      const src = isObj(json) && isObj(json.data) ? json.data[field] : undefined;
-      return ['data', field, isObj(src) && typeof src.embeddings === 'string' ? 'embeddings' : 'manifest'];
-    }
-  }
-}
-
-function readPath(json: unknown, p: JsonPath): string {
-  let v: unknown = json;
-  for (const k of p) v = isObj(v) ? v[String(k)] : undefined;
-  return str(v);
-}
-
-/** The webview's view of a document; never throws (broken JSON becomes an error state). */
-export function documentState(text: string, fileName: string): DocState {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    return {
-      ok: false,
-      fileName,
-      error: `The file is not valid JSON: ${(err as Error).message}. Fix it in the text editor (Reopen Editor With… > Text Editor); the words show again once it parses.`,
-    };
-  }
-  if (!isObj(json)) return { ok: false, fileName, error: 'The file must contain a JSON object (an experiment).' };
-  const task = isObj(json.task) ? json.task : {};
-  const spurious = isObj(task.spurious) ? task.spurious : {};
-  const words = isObj(json.words) ? json.words : {};
-  const classes = Array.isArray(task.classes) ? task.classes.filter((c): c is string => typeof c === 'string') : [];
-  const values = Array.isArray(spurious.values) ? spurious.values.filter((c): c is string => typeof c === 'string') : [];
-  const targets = readLists(words.targets);
-  const spur = readLists(words.spurious);
-  // every class and value gets a table, even before its list exists in the file
-  for (const c of classes) targets[c] ??= [];
-  for (const v of values) spur[v] ??= [];
-  const parsed = experimentSchema.safeParse(json);
-  const setup: SetupFieldView[] = SETUP_FIELDS.map((f) => ({ ...f, value: readPath(json, setupFieldPath(json, f.id)) }));
-  return {
-    ok: true,
-    fileName,
-    ...(typeof json.name === 'string' ? { name: json.name } : {}),
-    classes,
-    spuriousName: str(spurious.name),
-    spuriousValues: values,
-    words: { targets, spurious: spur },
-    setup,
-    ...(parsed.success ? {} : { problems: describeIssues(fileName, parsed.error) }),
-  };
-}
+import { lineColumn } from './parse';
+import { isObj, readLists, setupFieldPath } from './view';
 
 export class EditError extends Error {}
 
-function entriesAt(text: string, list: WordListKindId, group: string): WordEntryView[] {
+function entriesAt(text: string, list: WordListKind, group: string): WordEntryView[] {
   const json: unknown = JSON.parse(text);
   const lists = isObj(json) && isObj(json.words) ? json.words[list] : undefined;
   return readLists(lists)[group] ?? [];
@@ -148,9 +63,9 @@ function assertParses(text: string): void {
   try {
     parseJsonTree(text);
   } catch (err) {
-    throw new EditError(
-      err instanceof JsonSyntaxError ? `The file is not valid JSON (${err.message}); fix it in the text editor first.` : String(err),
-    );
+    if (!(err instanceof JsonSyntaxError)) throw err;
+    const { line, column } = lineColumn(text, err.offset);
+    throw new EditError(`The file is not valid JSON (${err.message} at line ${line}, column ${column}); fix it in the text editor first.`);
   }
 }
 
@@ -158,7 +73,7 @@ function assertParses(text: string): void {
 export function removeFailing(
   text: string,
   scores: readonly WordScore[],
-  scope: { list?: WordListKindId; group?: string } = {},
+  scope: { list?: WordListKind; group?: string } = {},
 ): { text: string; removed: number } {
   assertParses(text);
   const lookup = scoreIndex(scores);

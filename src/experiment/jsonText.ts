@@ -24,7 +24,7 @@ export function parseJsonTree(text: string): JsonNode {
     while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r' || text[i] === '\uFEFF')) i++;
   };
   const fail = (what: string): never => {
-    throw new JsonSyntaxError(`${what} at offset ${i}`, i);
+    throw new JsonSyntaxError(what, i);
   };
   const str = (): number => {
     const start = i;

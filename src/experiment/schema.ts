@@ -203,4 +203,3 @@ export type ExperimentInput = z.input<typeof experimentSchema>;
 export type Settings = Experiment['settings'];
 export type Task = Experiment['task'];
 export type WordLists = Experiment['words'];
-export type WordListKind = keyof WordLists;

@@ -3,15 +3,15 @@
 // workspace, else a quick pick.
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import type { WordListKindId } from '../protocol/webview';
-import { addGeneratedWords, newExperimentText } from '../experiment/edits';
+import type { WordListKind } from '../protocol/events';
+import { addGeneratedWords, newExperimentText } from '../experiment';
 import { replaceDocumentText, VIEW_TYPE, type ExperimentEditorProvider } from './editor';
 import type { Jobs } from './jobs';
 import { findExperiments } from './tree';
 
 export const API_KEY_SECRET = 'tldr.llm.apiKey';
 
-type Target = vscode.Uri | { file?: string; uri?: vscode.Uri; runId?: string; list?: WordListKindId; group?: string } | undefined;
+type Target = vscode.Uri | { file?: string; uri?: vscode.Uri; runId?: string; list?: WordListKind; group?: string } | undefined;
 
 function uriOf(arg: Target): vscode.Uri | undefined {
   if (arg instanceof vscode.Uri) return arg;

@@ -4,16 +4,8 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { parseWebviewMessage, type HostToWebview, type SetupFieldId, type WebviewToHost } from '../protocol/webview';
-import {
-  applyWordEdit,
-  documentState,
-  EditError,
-  relativeForExperiment,
-  removeFailing,
-  setSetupPath,
-  setupFieldPath,
-} from '../experiment/edits';
-import { minimalReplace } from '../experiment/jsonText';
+import { applyWordEdit, documentState, EditError, relativeForExperiment, removeFailing, setSetupPath, setupFieldPath } from '../experiment';
+import { minimalReplace } from '../experiment';
 import { editorHtml, makeNonce } from './html';
 import type { Jobs } from './jobs';
 import { describeError } from './workerClient';

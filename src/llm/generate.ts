@@ -4,7 +4,9 @@
 // list keeps what the others got.
 import OpenAI from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
-import type { Task, WordEntry, WordLists, WordListKind } from '../experiment/schema';
+import type { Task, WordEntry, WordLists } from '../experiment';
+import type { WordListKind } from '../protocol/events';
+import type { GeneratedWords } from '../protocol/worker';
 import { abortError, isAbortError, throwIfAborted } from '../shared/errors';
 import {
   buildPrompt,
@@ -437,4 +439,15 @@ function serverDetail(err: InstanceType<typeof OpenAI.APIError>): string {
   const e = err.error as { message?: unknown } | string | undefined;
   const msg = typeof e === 'string' ? e : typeof e?.message === 'string' ? e.message : '';
   return msg ? `: ${msg.slice(0, 200)}` : '';
+}
+
+/** New words grouped per list, the shape the document edit `addGeneratedWords` takes; errors worded for a person. */
+export function groupAddedWords(result: GenerateResult): GeneratedWords {
+  const out: GeneratedWords = {
+    targets: {},
+    spurious: {},
+    errors: result.errors.map((e) => `${e.kind === 'targets' ? 'class' : 'value'} "${e.name}": ${e.message}`),
+  };
+  for (const a of result.added) (out[a.kind][a.name] ??= []).push(a.text);
+  return out;
 }

@@ -1,6 +1,7 @@
 // THE prompts for word generation. Everything the model is asked lives here so the CLI
 // (`--show-prompt`) and the editor can show users exactly what is sent.
-import type { Task, WordListKind } from '../experiment/schema';
+import type { Task } from '../experiment';
+import type { WordListKind } from '../protocol/events';
 
 export interface ListRef {
   kind: WordListKind;

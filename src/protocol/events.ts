@@ -15,11 +15,15 @@ export const STEP_TITLES: Record<StepId, string> = {
   export: 'Export',
 };
 
+/** The two kinds of word list: words for each class, and words for each spurious value. */
+export const WORD_LIST_KINDS = ['targets', 'spurious'] as const;
+export type WordListKind = (typeof WORD_LIST_KINDS)[number];
+
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 
 /** Per-word validation result (see docs: anchor margin and logit margin). */
 export interface WordScore {
-  list: 'targets' | 'spurious';
+  list: WordListKind;
   /** class name or spurious value the word is listed under */
   group: string;
   /** position in words[list][group], so repeated words keep their own verdict */

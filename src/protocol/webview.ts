@@ -2,9 +2,9 @@
 // per direction, so both sides validate what arrives (invalid messages are dropped and logged).
 // No 'vscode' import: the webview bundle and the unit tests use this file too.
 import { z } from 'zod';
+import { WORD_LIST_KINDS } from './events';
 
-export const wordListKindSchema = z.enum(['targets', 'spurious']);
-export type WordListKindId = z.infer<typeof wordListKindSchema>;
+export const wordListKindSchema = z.enum(WORD_LIST_KINDS);
 
 /** A word as typed by the user: trimmed, non-empty, no line breaks, bounded. */
 export const wordTextSchema = z

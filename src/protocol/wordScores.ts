@@ -1,7 +1,5 @@
 // Matching word scores to the words of a document, shared by the host and the webview.
-import type { WordScore } from './events';
-
-type ListKind = WordScore['list'];
+import type { WordListKind, WordScore } from './events';
 
 const scoreKey = (list: string, group: string, index: number) => `${list}\u0000${group}\u0000${index}`;
 
@@ -12,7 +10,7 @@ const scoreKey = (list: string, group: string, index: number) => `${list}\u0000$
  */
 export function scoreIndex(
   scores: readonly WordScore[],
-): (list: ListKind, group: string, index: number, text: string) => WordScore | undefined {
+): (list: WordListKind, group: string, index: number, text: string) => WordScore | undefined {
   const map = new Map(scores.map((s) => [scoreKey(s.list, s.group, s.index), s]));
   return (list, group, index, text) => {
     const s = map.get(scoreKey(list, group, index));

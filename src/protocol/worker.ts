@@ -2,7 +2,7 @@
 // Long jobs carry a jobId chosen by the host: engine events come back as `event`
 // notifications tagged with it, and `cancel` names it.
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
-import type { EngineEvent, RunRecord, RunSummary, SetupCheck, WordScore } from './events';
+import type { EngineEvent, RunRecord, RunSummary, SetupCheck, WordListKind, WordScore } from './events';
 
 export interface EngineSettings {
   /** absolute folder for the embedding cache; undefined = the engine default (.tldr/cache beside the experiment) */
@@ -49,7 +49,7 @@ export interface GenerateWordsParams {
   /** the editor's current text (may be unsaved); the file on disk when absent */
   text?: string;
   /** restrict to one list (and group); both absent = every list */
-  list?: 'targets' | 'spurious';
+  list?: WordListKind;
   group?: string;
   llm: LlmSettings;
 }

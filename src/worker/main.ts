@@ -6,9 +6,9 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { checkSetup, createDemo, listRuns, runExperiment, scoreWords, type EngineOptions } from '../engine/api';
 import { InputError, isAbortError } from '../shared/errors';
-import { loadExperiment, parseExperimentText } from '../experiment/parse';
+import { loadExperiment, parseExperimentText } from '../experiment';
 import type { EngineEvent, RunSummary } from '../protocol/events';
-import { generateWords, LlmError } from '../llm/generate';
+import { generateWords, groupAddedWords, LlmError } from '../llm/generate';
 import type { ListRef } from '../llm/prompts';
 import {
   cancelRequest,
@@ -106,13 +106,7 @@ connection.onRequest(generateWordsRequest, (p) =>
       ...(lists ? { lists } : {}),
       onLog: (message) => onEvent({ type: 'log', level: 'info', message }),
     });
-    const out: GeneratedWords = {
-      targets: {},
-      spurious: {},
-      errors: result.errors.map((e) => `${e.kind === 'targets' ? 'class' : 'value'} "${e.name}": ${e.message}`),
-    };
-    for (const a of result.added) (out[a.kind][a.name] ??= []).push(a.text);
-    return out;
+    return groupAddedWords(result);
   }),
 );
 

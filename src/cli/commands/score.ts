@@ -18,7 +18,10 @@ export function formatScores(scores: WordScore[]): string {
   let group = '';
   for (const s of scores) {
     const g = `${s.list === 'targets' ? 'class' : 'spurious'} ${s.group}`;
-    if (g !== group) (lines.push(`\n${g}`, `  pass  clip    logit   word`), (group = g));
+    if (g !== group) {
+      lines.push(`\n${g}`, `  pass  clip    logit   word`);
+      group = g;
+    }
     lines.push(
       `  ${s.pass ? ' ok ' : 'FAIL'} ${fmt(s.clipMargin, 4)} ${fmt(s.logitMargin, 3)}   ${s.text}${s.reason ? `  (${s.reason})` : ''}`,
     );

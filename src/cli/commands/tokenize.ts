@@ -1,7 +1,6 @@
 // `tldr-debias tokenize --clip DIR TEXT...`: token ids as JSON, for debugging words.
-import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadClipTokenizer } from '../../engine/clip/tokenizer';
+import { tokenize } from '../../engine/api';
 import { EXIT, type CliIo } from '../io';
 
 export const TOKENIZE_USAGE = `Usage: tldr-debias tokenize --clip DIR TEXT...
@@ -18,8 +17,7 @@ export async function tokenizeCommand(argv: string[], io: CliIo): Promise<number
   });
   if (values.help) return (io.stdout(TOKENIZE_USAGE), EXIT.ok);
   if (!values.clip || positionals.length === 0) return (io.stderr(TOKENIZE_USAGE), EXIT.usage);
-  const tok = loadClipTokenizer(path.join(values.clip, 'tokenizer.json'));
-  const out = positionals.map((text) => ({ text, ids: tok.encode(text), unknown: tok.hasUnknown(text) }));
+  const out = tokenize(values.clip, positionals);
   io.stdout(JSON.stringify(out.length === 1 ? out[0] : out) + '\n');
   return EXIT.ok;
 }

@@ -1,27 +1,14 @@
-// `tldr-debias words EXP [--generate] ...`: list an experiment's words, or ask an LLM for
-// more and write them into the experiment file. Exit codes: 0 ok, 1 a request or write
-// failed, 2 bad input or usage, 130 cancelled.
-import * as fs from 'node:fs';
+// `tldr-debias words EXP [--generate] ...`: list an experiment's words, or ask an LLM for more
+// and add them to the experiment file as a minimal edit (only the added lines change).
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { experimentSchema, type Experiment, type WordListKind } from '../../experiment/schema';
-import { describeIssues } from '../../experiment/parse';
-import { writeJsonAtomic } from '../../shared/atomicWrite';
-import { isAbortError } from '../../shared/errors';
+import { addGeneratedWords, loadExperiment, writeExperimentText, type Experiment } from '../../experiment';
+import type { WordListKind } from '../../protocol/events';
+import { InputError } from '../../shared/errors';
 import { allLists, renderPrompts, buildPrompt, DEFAULT_WORD_COUNT, type ListRef } from '../../llm/prompts';
-import { generateWords, LlmError, type GenerateResult } from '../../llm/generate';
-import { resolveCliLlmSettings, ConfigError, type Env } from '../../llm/config';
-
-export interface WordsCommandIo {
-  stdout: (s: string) => void;
-  stderr: (s: string) => void;
-  /** default process.env */
-  env?: Env;
-  /** cancels generation; without it, Ctrl-C (SIGINT) does */
-  signal?: AbortSignal;
-  /** backoff between retries when the server sends no Retry-After (tests shorten it) */
-  retryBaseDelayMs?: number;
-}
+import { generateWords, groupAddedWords, LlmError } from '../../llm/generate';
+import { resolveCliLlmSettings, ConfigError } from '../../llm/config';
+import { EXIT, UsageError, type CliIo } from '../io';
 
 export const WORDS_USAGE = `Usage: tldr-debias words EXP [options]
 
@@ -58,45 +45,22 @@ const options = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-class UsageError extends Error {}
-
-export async function runWordsCommand(argv: string[], io: WordsCommandIo): Promise<number> {
+export async function wordsCommand(argv: string[], io: CliIo): Promise<number> {
   const line = (write: (s: string) => void) => (s: string) => write(s.endsWith('\n') ? s : s + '\n');
   const out = line(io.stdout);
   const err = line(io.stderr);
-  try {
-    return await run(argv, io, out, err);
-  } catch (e) {
-    if (e instanceof UsageError || e instanceof ConfigError) {
-      err(e.message);
-      return 2;
-    }
-    throw e;
-  }
-}
-
-async function run(argv: string[], io: WordsCommandIo, out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  let args: ReturnType<typeof parseArgs<{ args: string[]; options: typeof options; allowPositionals: true; strict: true }>>;
+  let args;
   try {
     args = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (e) {
     throw new UsageError(`${(e as Error).message}\n\n${WORDS_USAGE}`);
   }
   const v = args.values;
-  if (v.help) {
-    out(WORDS_USAGE);
-    return 0;
-  }
+  if (v.help) return (out(WORDS_USAGE), EXIT.ok);
   if (args.positionals.length !== 1)
     throw new UsageError(`Expected one experiment file, got ${args.positionals.length}.\n\n${WORDS_USAGE}`);
-  const file = path.resolve(args.positionals[0]!);
-
-  const loaded = readExperiment(file);
-  if ('error' in loaded) {
-    err(loaded.error);
-    return 2;
-  }
-  const { text: originalText, raw, exp } = loaded;
+  const loaded = loadExperiment(path.resolve(args.positionals[0]!));
+  const { file, experiment: exp } = loaded;
   const lists = selectLists(exp, v.list);
   const count = v.count === undefined ? DEFAULT_WORD_COUNT : Number(v.count);
   if (!Number.isInteger(count) || count < 1 || count > 1000)
@@ -105,58 +69,52 @@ async function run(argv: string[], io: WordsCommandIo, out: (s: string) => void,
   if (v['show-prompt']) {
     if (v.json) out(JSON.stringify({ prompts: lists.map((l) => ({ ...l, ...buildPrompt(exp.task, l, count) })) }, null, 2));
     else out(renderPrompts(exp.task, lists, count));
-    return 0;
+    return EXIT.ok;
   }
   if (!v.generate) {
     printWords(exp, lists, !!v.json, out);
-    return 0;
+    return EXIT.ok;
   }
 
-  const settings = resolveCliLlmSettings(
-    { baseUrl: v['base-url'], model: v.model, timeout: v.timeout, temperature: v.temperature, maxRetries: v['max-retries'] },
-    io.env ?? process.env,
-  );
-  const { signal, dispose } = cancellation(io.signal);
-  let result: GenerateResult;
+  let settings;
+  try {
+    settings = resolveCliLlmSettings(
+      { baseUrl: v['base-url'], model: v.model, timeout: v.timeout, temperature: v.temperature, maxRetries: v['max-retries'] },
+      io.env,
+    );
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(e.message);
+    throw e;
+  }
+  let result;
   try {
     result = await generateWords(exp.task, exp.words, {
       ...settings,
       count,
       lists,
-      signal,
+      signal: io.signal,
       onLog: (m) => err(`tldr: ${m}`),
       retryBaseDelayMs: io.retryBaseDelayMs,
     });
   } catch (e) {
-    if (isAbortError(e)) {
-      err('Cancelled; the experiment file was not changed.');
-      return 130;
-    }
     if (e instanceof LlmError) {
       err(e.message);
-      return e.code === 'missing-key' || e.code === 'bad-input' ? 2 : 1;
+      return e.code === 'missing-key' || e.code === 'bad-input' ? EXIT.usage : EXIT.failed;
     }
-    throw e;
-  } finally {
-    dispose();
+    throw e; // a cancel becomes exit 130 in main; the file was not touched
   }
 
   let written = false;
   let writeError: string | undefined;
   if (result.added.length > 0) {
-    // The editor may have saved the file while we waited on the LLM: never clobber that.
-    const now = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
-    if (now !== originalText) {
-      writeError = `${file} changed while the words were being generated; it was not written. Run the command again.`;
-    } else {
-      const rawWords = (raw as { words: Record<WordListKind, Record<string, unknown[]>> }).words;
-      for (const a of result.added) rawWords[a.kind][a.name]!.push({ text: a.text, source: 'llm' });
-      try {
-        await writeJsonAtomic(file, raw);
-        written = true;
-      } catch (e) {
-        writeError = `Cannot write ${file}: ${(e as Error).message}`;
-      }
+    // The document edit the editor uses: the new entries are appended in the file's own style.
+    const { text } = addGeneratedWords(loaded.text, groupAddedWords(result));
+    try {
+      await writeExperimentText(file, text, loaded.text);
+      written = true;
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      writeError = e.message; // the file changed meanwhile, or is not writable: the words are printed below
     }
   }
 
@@ -173,27 +131,7 @@ async function run(argv: string[], io: WordsCommandIo, out: (s: string) => void,
   }
   for (const e of result.errors) err(`${e.kind} / ${e.name}: ${e.message}`);
   if (writeError) err(writeError);
-  return result.errors.length || writeError ? 1 : 0;
-}
-
-function readExperiment(file: string): { error: string } | { text: string; raw: unknown; exp: Experiment } {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    return {
-      error: `${file}: cannot read the experiment file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Check the path.`,
-    };
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    return { error: `${file}: not valid JSON (${(e as Error).message}). Fix the syntax, e.g. a missing comma or quote.` };
-  }
-  const parsed = experimentSchema.safeParse(raw);
-  if (!parsed.success) return { error: describeIssues(file, parsed.error) };
-  return { text, raw, exp: parsed.data };
+  return result.errors.length || writeError ? EXIT.failed : EXIT.ok;
 }
 
 function selectLists(exp: Experiment, names: string[] | undefined): ListRef[] {
@@ -224,12 +162,4 @@ function printWords(exp: Experiment, lists: ListRef[], json: boolean, out: (s: s
     out(`${l.kind} / ${l.name} (${ws.length} words)`);
     for (const w of ws) out(`  ${w.text}${w.source === 'llm' ? '' : '  [user]'}${w.locked ? '  [locked]' : ''}`);
   }
-}
-
-function cancellation(external?: AbortSignal): { signal: AbortSignal; dispose: () => void } {
-  if (external) return { signal: external, dispose: () => {} };
-  const ac = new AbortController();
-  const onSigint = () => ac.abort();
-  process.once('SIGINT', onSigint);
-  return { signal: ac.signal, dispose: () => process.removeListener('SIGINT', onSigint) };
 }

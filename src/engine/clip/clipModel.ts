@@ -9,7 +9,7 @@ import { createSession, type SessionOptions } from '../onnxSession';
 import { loadClipTokenizer, type ClipTokenizer } from './tokenizer';
 import { CLIP_NAME_CANDIDATES, maskName, pickName } from './ioNames';
 import { readClipPreprocessing, type ImagePreprocessing } from '../images/preprocess';
-import type { Experiment } from '../../experiment/schema';
+import type { Experiment } from '../../experiment';
 
 export interface ClipFiles {
   dir: string;

@@ -4,7 +4,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as HfTokenizers from '@huggingface/tokenizers' with { 'resolution-mode': 'import' };
 // The package is ESM-typed but ships a CommonJS build, which Node's require picks up.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Tokenizer } = require('@huggingface/tokenizers') as typeof HfTokenizers;
 import { InputError } from '../../shared/errors';
 

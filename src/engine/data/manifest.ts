@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { InputError } from '../../shared/errors';
-import type { Task } from '../../experiment/schema';
+import type { Task } from '../../experiment';
 
 export interface ImageRecord {
   /** absolute path */

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EngineOptions } from '../api';
-import type { ExperimentInput } from '../../experiment/schema';
+import type { ExperimentInput } from '../../experiment';
 import { writeFileAtomic, writeJsonAtomic } from '../../shared/atomicWrite';
 import { generateWorld } from './generator';
 import { demoWordsSchema, parseWorldSpec } from './spec';

@@ -2,7 +2,7 @@
 // helpers that turn work into typed events (step start/end with timings, progress, logs).
 import * as path from 'node:path';
 import type { EngineEvent, LogLevel, StepId } from '../../protocol/events';
-import type { LoadedExperiment } from '../../experiment/parse';
+import type { LoadedExperiment } from '../../experiment';
 import { EmbeddingCache } from '../cache';
 import { throwIfAborted } from '../../shared/errors';
 

@@ -6,7 +6,7 @@ import { readManifest, readCaptionPairs, type CaptionPair } from '../data/manife
 import { encodeImages, type ImageEncoder } from '../images/encodeImages';
 import { readSafetensors, toFloat64, type Tensor } from '../io/safetensors';
 import { InputError } from '../../shared/errors';
-import type { DataSource } from '../../experiment/schema';
+import type { DataSource } from '../../experiment';
 import type { StepContext } from './context';
 
 export interface SplitData {

@@ -2,7 +2,7 @@
 // the new last layer (their own file is only read); every file is written atomically.
 import * as path from 'node:path';
 import type { WordScore } from '../../protocol/events';
-import type { LoadedExperiment } from '../../experiment/parse';
+import type { LoadedExperiment } from '../../experiment';
 import type { LinearHead } from '../math/linearHead';
 import type { Projector } from '../math/projector';
 import type { RunFolder } from '../runFolder';

@@ -4,7 +4,7 @@
 //    a few hundred word pairs train to convergence;
 //  - reference: the official script's single AdamW epoch (lr 1e-4, batch 128, wd 1e-4) over
 //    the groups downsampled to the smallest, which only converges with tens of thousands of pairs.
-import type { Settings } from '../../experiment/schema';
+import type { Settings } from '../../experiment';
 import { trainLinearHead, type TrainedHead } from '../math/linearHead';
 import type { TextSet } from '../text/textSet';
 

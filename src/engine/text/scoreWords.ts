@@ -5,7 +5,7 @@
 // reference could not need are added: a word made only of tokens CLIP does not know, and a
 // repeat of a word already in the same list.
 import type { WordScore } from '../../protocol/events';
-import type { Experiment } from '../../experiment/schema';
+import type { Experiment } from '../../experiment';
 import type { ClipTokenizer } from '../clip/tokenizer';
 
 export interface WordItem {

@@ -3,7 +3,10 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runWordsCommand, type WordsCommandIo } from '../../../src/cli/commands/words';
+import { main } from '../../../src/cli/main';
+import type { CliIo } from '../../../src/cli/io';
+
+const runWordsCommand = (argv: string[], io: CliIo) => main(['words', ...argv], io);
 import {
   startFakeOpenAiServer,
   wordsReply,
@@ -34,7 +37,7 @@ function expFile(raw: unknown = rawExperiment()): string {
   return f;
 }
 
-function io(extra: Partial<WordsCommandIo> = {}) {
+function io(extra: Partial<CliIo> = {}) {
   const out: string[] = [];
   const err: string[] = [];
   return {
@@ -46,7 +49,7 @@ function io(extra: Partial<WordsCommandIo> = {}) {
       env: { OPENAI_API_KEY: 'k' },
       retryBaseDelayMs: 5,
       ...extra,
-    } satisfies WordsCommandIo,
+    } satisfies CliIo,
   };
 }
 
@@ -65,8 +68,13 @@ test('--generate writes the new words atomically, keeps every other field, and p
   assert.match(userPrompt(s.requests[0]!), /List 3 distinct/);
 
   const text = fs.readFileSync(f, 'utf8');
+  // a minimal edit: one entry inserted after the list's last one, in the file's own 4-space layout
+  const before = JSON.stringify(raw, null, 4);
+  const at = before.indexOf('}', before.indexOf('"northern flicker"')) + 1;
+  const entry = ',\n                {\n                    "text": "blue jay",\n                    "source": "llm"\n                }';
+  assert.equal(text, before.slice(0, at) + entry + before.slice(at));
   raw.words.targets.landbird.push({ text: 'blue jay', source: 'llm' });
-  assert.equal(text, JSON.stringify(raw, null, 2) + '\n', 'only the new word changed; 2-space indent');
+  assert.deepEqual(JSON.parse(text), raw, 'the new word appended, nothing else changed');
   assert.match(c.out.join(''), /Added 1 words to .*exp\d+\.tldr\.json/);
   assert.match(c.out.join(''), /targets \/ landbird \(\+1\): blue jay/);
   assert.deepEqual(
@@ -110,7 +118,7 @@ test('cancel mid-request: exit 130 and nothing written', async () => {
   const c = io({ signal: ac.signal });
   const code = await runWordsCommand([f, '--generate', '--base-url', s.url], c.io);
   assert.equal(code, 130);
-  assert.match(c.err.join(''), /Cancelled; the experiment file was not changed/);
+  assert.match(c.err.join(''), /Cancelled; nothing was left half-written/);
   assert.deepEqual(fs.readFileSync(f), before);
 });
 
@@ -123,7 +131,7 @@ test('a file edited while waiting for the LLM is not overwritten', async () => {
   const c = io();
   const code = await runWordsCommand([f, '--generate', '--list', 'water', '--base-url', s.url], c.io);
   assert.equal(code, 1);
-  assert.match(c.err.join(''), /changed while the words were being generated; it was not written/);
+  assert.match(c.err.join(''), /changed while this command ran; it was not written/);
   assert.ok(!fs.readFileSync(f, 'utf8').includes('lagoon'));
 });
 

@@ -5,7 +5,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type * as HfTokenizers from '@huggingface/tokenizers' with { 'resolution-mode': 'import' };
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Tokenizer } = require('@huggingface/tokenizers') as typeof HfTokenizers;
 
 const root = path.resolve(__dirname, '..', '..', '..', '..');

@@ -9,7 +9,7 @@ import {
   removeFailing,
   setSetupPath,
   newExperimentText,
-} from '../../../src/experiment/edits';
+} from '../../../src/experiment';
 import { scoreIndex } from '../../../src/protocol/wordScores';
 import { minimalReplace, parseJsonTree } from '../../../src/experiment/jsonText';
 import type { WordScore } from '../../../src/protocol/events';

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseExperimentText, loadExperiment } from '../../../src/experiment/parse';
 import { InputError } from '../../../src/shared/errors';
-import { experimentJsonSchema } from '../../../src/cli/commands/schema';
+import { experimentJsonSchema } from '../../../src/experiment';
 import { sampleExperiment } from '../../helpers/experiment';
 import { repoRoot, tempDir } from '../../helpers/paths';
 
@@ -46,8 +46,20 @@ test('a word list for a class that does not exist is named', () => {
   assert.throws(() => parse(e), /\$\.words\.targets\.seabird: "seabird" is not one of \["landbird","waterbird"\]/);
 });
 
-test('broken JSON says so and names the file', () => {
-  assert.throws(() => parseExperimentText('/x/exp.tldr.json', '{"task": '), /\/x\/exp\.tldr\.json: not valid JSON/);
+test('broken JSON names the file, the line and the column', () => {
+  assert.throws(
+    () => parseExperimentText('/x/exp.tldr.json', '{"task": '),
+    /\/x\/exp\.tldr\.json:1:10: not valid JSON \(unexpected character at line 1, column 10\)/,
+  );
+  const text = '{\n  "name": "a",\n  "task": {\n    "classes": ["a" "b"]\n  }\n}\n';
+  assert.throws(
+    () => parseExperimentText('/x/exp.tldr.json', text),
+    /exp\.tldr\.json:4:21: not valid JSON \(expected "," or "\]" at line 4, column 21\)/,
+  );
+});
+
+test('a byte-order mark before the JSON is accepted', () => {
+  assert.throws(() => parseExperimentText('/x/e.tldr.json', '\uFEFF{}'), /invalid experiment file/);
 });
 
 test('paths resolve against the experiment file, and a missing file is named', () => {
