@@ -51,7 +51,6 @@ let job: JobView | null = null;
 let setup: { checks: SetupCheck[] | null; error?: string } = { checks: null };
 let results: ResultView | null = null;
 let trusted = true;
-let llmAvailable = true;
 /** the row being edited inline: list/group/index of the entry */
 let editing: { list: WordListKind; group: string; index: number } | null = null;
 
@@ -118,7 +117,6 @@ function receive(m: HostToWebview): void {
       return;
     case 'context':
       trusted = m.trusted;
-      llmAvailable = m.llmAvailable;
       renderTrust();
       renderWords();
       return;
@@ -260,7 +258,7 @@ function renderWords(): void {
     button('Generate words', {
       testid: 'generate-words',
       secondary: true,
-      attrs: { 'data-needs-idle': '', title: llmAvailable ? 'Ask the LLM for more words for every list' : 'No LLM available' },
+      attrs: { 'data-needs-idle': '', title: 'Ask the LLM for more words for every list' },
       on: { click: () => send({ type: 'generateWords' }) },
     }),
     button('Remove failing words', {

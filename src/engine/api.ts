@@ -1,32 +1,25 @@
-// The engine's public surface: the CLI, the worker process and the benchmarks call only these.
-import type { EventSink, RunRecord, RunSummary, SetupCheck, WordScore } from '../protocol/events';
+// The engine's only door: the CLI, the worker process, src/llm and the benchmark call these and
+// nothing else of src/engine (ESLint's layer rules enforce it).
+import * as path from 'node:path';
+import type { RunRecord, RunSummary, SetupCheck, WordScore } from '../protocol/events';
+import type { RunDetails } from '../protocol/worker';
+import type { EngineOptions } from './options';
 import { runPipeline, scorePipeline } from './pipeline';
 import { runSetupChecks } from './setupChecks';
-import { readRunRecords } from './runFolder';
+import { listRuns as listRunFolders, readLastScores, readRun } from './runs/store';
 import { writeDemoExperiment } from './demo/experiment';
 import { loadClipTokenizer } from './clip/tokenizer';
-import * as path from 'node:path';
 
+export type { EngineOptions } from './options';
 export { PACKAGE_VERSION } from './versions';
-export { metricsTable } from './report';
-
-export interface EngineOptions {
-  onEvent?: EventSink;
-  signal?: AbortSignal;
-  /** default: <experiment folder>/.tldr/cache */
-  cacheDir?: string;
-  /** onnxruntime execution provider; 'cpu' everywhere this ships */
-  executionProvider?: string;
-  /** run with this seed instead of settings.seed (the demo's repeated runs); recorded in run.json */
-  seed?: number;
-}
+export { metricsTable } from './runs/report';
 
 /** The whole pipeline: encode, gap, projector, score, text set, retrain, evaluate, export. */
 export async function runExperiment(file: string, opts: EngineOptions = {}): Promise<RunSummary> {
   return runPipeline(file, opts);
 }
 
-/** Encode what scoring needs (cached) and score every word; nothing is written but the cache. */
+/** Encode what scoring needs (cached) and score every word; the cache and the last scores are written. */
 export async function scoreWords(file: string, opts: EngineOptions = {}): Promise<WordScore[]> {
   return scorePipeline(file, opts);
 }
@@ -38,7 +31,17 @@ export async function checkSetup(file: string, opts: Pick<EngineOptions, 'execut
 
 /** Past runs of this experiment, newest first. */
 export async function listRuns(file: string): Promise<RunRecord[]> {
-  return readRunRecords(file);
+  return listRunFolders(file);
+}
+
+/** One past run: its summary and the paths of its report and exported model. */
+export function runDetails(runDir: string): RunDetails {
+  return readRun(runDir);
+}
+
+/** The word scores of the last `score` or run of this experiment (empty when none). */
+export function lastScores(file: string): WordScore[] {
+  return readLastScores(file);
 }
 
 /** Write the demo world (images, models, words, experiment) into `dir`; returns the experiment file. */

@@ -1,5 +1,6 @@
 // The one typed event stream every engine step reports through. The CLI prints it,
 // the worker forwards it over JSON-RPC, the extension turns it into logs and progress.
+import type { RunMetrics, RunStatus } from './runRecord';
 
 export const STEP_IDS = ['encode-images', 'gap', 'projector', 'score-words', 'text-set', 'retrain', 'evaluate', 'export'] as const;
 export type StepId = (typeof STEP_IDS)[number];
@@ -38,34 +39,13 @@ export interface WordScore {
   reason?: string;
 }
 
-export interface GroupMetric {
-  label: string;
-  spurious: string;
-  n: number;
-  accuracy: number;
-}
-
-export interface HeadMetrics {
-  groups: GroupMetric[];
-  worstGroup: number;
-  /** weighted by the train split's group shares, as the reference */
-  average: number;
-  classBalanced: number;
-  /** plain accuracy over the split's own mix */
-  overall: number;
-}
-
-export interface SplitMetrics {
-  erm: HeadMetrics;
-  tldr: HeadMetrics;
-  dfr?: HeadMetrics;
-}
+export type { GroupMetric, HeadMetrics, SplitMetrics, RunMetrics, RunStatus } from './runRecord';
 
 export interface RunSummary {
   runId: string;
   runDir: string;
-  status: 'succeeded' | 'failed' | 'cancelled';
-  metrics: { val?: SplitMetrics; test?: SplitMetrics };
+  status: RunStatus;
+  metrics: RunMetrics;
   error?: string;
 }
 
@@ -94,6 +74,6 @@ export interface RunRecord {
   runDir: string;
   experiment: string;
   startedAt: string;
-  status: RunSummary['status'];
+  status: RunStatus;
   worstGroup?: { split: 'val' | 'test'; erm: number; tldr: number };
 }

@@ -3,6 +3,7 @@
 // No 'vscode' import: the webview bundle and the unit tests use this file too.
 import { z } from 'zod';
 import { WORD_LIST_KINDS } from './events';
+import { RUN_STATUSES, splitMetricsSchema } from './runRecord';
 
 export const wordListKindSchema = z.enum(WORD_LIST_KINDS);
 
@@ -106,20 +107,9 @@ export const setupCheckSchema = z.object({
   message: z.string(),
 });
 
-const groupMetricSchema = z.object({ label: z.string(), spurious: z.string(), n: z.number(), accuracy: z.number() });
-const headMetricsSchema = z.object({
-  groups: z.array(groupMetricSchema),
-  worstGroup: z.number(),
-  average: z.number(),
-  classBalanced: z.number(),
-  overall: z.number(),
-});
-export const splitMetricsSchema = z.object({ erm: headMetricsSchema, tldr: headMetricsSchema, dfr: headMetricsSchema.optional() });
-export type SplitMetricsView = z.infer<typeof splitMetricsSchema>;
-
 export const resultViewSchema = z.object({
   runId: z.string(),
-  status: z.enum(['succeeded', 'failed', 'cancelled']),
+  status: z.enum(RUN_STATUSES),
   split: z.enum(['val', 'test']).nullable(),
   metrics: splitMetricsSchema.nullable(),
   error: z.string().optional(),
@@ -139,7 +129,7 @@ export type JobView = z.infer<typeof jobViewSchema>;
 
 export const hostToWebviewSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('document'), doc: docStateSchema }),
-  z.object({ type: z.literal('context'), trusted: z.boolean(), llmAvailable: z.boolean(), llmReason: z.string().optional() }),
+  z.object({ type: z.literal('context'), trusted: z.boolean() }),
   z.object({ type: z.literal('scores'), scores: z.array(wordScoreSchema) }),
   z.object({ type: z.literal('job'), job: jobViewSchema.nullable() }),
   z.object({ type: z.literal('setup'), checks: z.array(setupCheckSchema).nullable(), error: z.string().optional() }),

@@ -1,7 +1,8 @@
 // JSON-RPC between the extension host and the worker process (vscode-jsonrpc over IPC).
-// Long jobs carry a jobId chosen by the host: engine events come back as `event`
-// notifications tagged with it, and `cancel` names it.
-import { NotificationType, RequestType } from 'vscode-jsonrpc';
+// Long jobs are ordinary requests: the host names a progress token in `workDoneToken`, and the
+// worker streams the job's engine events as `$/progress` on it; cancelling the request's
+// CancellationToken aborts the job in the worker.
+import { ProgressType, RequestType } from 'vscode-jsonrpc';
 import type { EngineEvent, RunRecord, RunSummary, SetupCheck, WordListKind, WordScore } from './events';
 
 export interface EngineSettings {
@@ -10,24 +11,19 @@ export interface EngineSettings {
   executionProvider?: string;
 }
 
-export interface JobParams extends EngineSettings {
-  jobId: string;
+/** A job streams its engine events on this progress token. */
+export interface JobParams {
+  workDoneToken: string;
+}
+
+export interface FileParams extends EngineSettings {
   /** absolute path of the *.tldr.json file */
   file: string;
 }
 
-export interface CreateDemoParams {
-  jobId: string;
+export interface CreateDemoParams extends JobParams {
   /** absolute folder the demo is written into */
   dir: string;
-}
-
-export interface CancelParams {
-  jobId: string;
-}
-
-export interface FileParams extends EngineSettings {
-  file: string;
 }
 
 export interface RunDirParams {
@@ -43,8 +39,7 @@ export interface LlmSettings {
   apiKey: string;
 }
 
-export interface GenerateWordsParams {
-  jobId: string;
+export interface GenerateWordsParams extends JobParams {
   file: string;
   /** the editor's current text (may be unsaved); the file on disk when absent */
   text?: string;
@@ -71,25 +66,20 @@ export interface RunDetails {
   modelPath?: string;
 }
 
-export interface JobEvent {
-  jobId: string;
-  event: EngineEvent;
-}
-
 /** Error codes the worker puts on ResponseError so the host can word its message. */
 export const WorkerErrorCode = {
   input: 1,
   cancelled: 2,
-  unavailable: 3,
   internal: 4,
 } as const;
 
-export const scoreRequest = new RequestType<JobParams, WordScore[], void>('score');
-export const runRequest = new RequestType<JobParams, RunSummary, void>('run');
-export const cancelRequest = new RequestType<CancelParams, boolean, void>('cancel');
+export const engineProgress = new ProgressType<EngineEvent>();
+
+export const scoreRequest = new RequestType<FileParams & JobParams, WordScore[], void>('score');
+export const runRequest = new RequestType<FileParams & JobParams, RunSummary, void>('run');
 export const createDemoRequest = new RequestType<CreateDemoParams, string, void>('createDemo');
+export const generateWordsRequest = new RequestType<GenerateWordsParams, GeneratedWords, void>('generateWords');
 export const checkSetupRequest = new RequestType<FileParams, SetupCheck[], void>('checkSetup');
 export const listRunsRequest = new RequestType<FileParams, RunRecord[], void>('listRuns');
 export const runDetailsRequest = new RequestType<RunDirParams, RunDetails, void>('runDetails');
-export const generateWordsRequest = new RequestType<GenerateWordsParams, GeneratedWords, void>('generateWords');
-export const eventNotification = new NotificationType<JobEvent>('event');
+export const lastScoresRequest = new RequestType<FileParams, WordScore[], void>('lastScores');

@@ -14,7 +14,6 @@ import {
   runCommand,
   screenshot,
   vscodeLogs,
-  waitFor,
   webviewFrame,
   withHost,
   quickOpen,

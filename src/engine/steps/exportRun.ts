@@ -1,18 +1,18 @@
 // Step "export": the run folder's artifacts. model.debiased.onnx is the user's classifier with
 // the new last layer (their own file is only read); every file is written atomically.
-import * as path from 'node:path';
 import type { WordScore } from '../../protocol/events';
+import { ARTIFACTS, type RunJson } from '../../protocol/runRecord';
 import type { LoadedExperiment } from '../../experiment';
+import { writeFileAtomic, writeJsonAtomic } from '../../shared/atomicWrite';
 import type { LinearHead } from '../math/linearHead';
 import type { Projector } from '../math/projector';
-import type { RunFolder } from '../runFolder';
+import type { RunFolder } from '../runs/store';
+import { renderReport } from '../runs/report';
+import { exportDebiased } from '../onnx';
+import { writeSafetensors, f32 } from '../io/safetensors';
 import type { LoadedClassifier } from './models';
 import type { Gap } from './gap';
 import type { SplitData } from './encodeData';
-import { exportDebiased } from '../onnx';
-import { writeSafetensors, f32 } from '../io/safetensors';
-import { writeFileAtomic, writeJsonAtomic } from '../../shared/atomicWrite';
-import { renderReport } from '../report';
 
 export interface ExportInputs {
   loaded: LoadedExperiment;
@@ -26,35 +26,27 @@ export interface ExportInputs {
   scores: WordScore[];
 }
 
-export async function exportRun(folder: RunFolder, x: ExportInputs): Promise<void> {
+/** Writes the artifacts; returns the record's part (artifacts and model hashes). `record` is the run so far, for the report. */
+export async function exportRun(folder: RunFolder, x: ExportInputs, record: RunJson): Promise<Pick<RunJson, 'artifacts' | 'modelHashes'>> {
   const C = x.loaded.experiment.task.classes.length;
-  const file = (name: string) => path.join(folder.dir, name);
-  await exportDebiased(x.classifier.path, file('model.debiased.onnx'), x.head.weight, x.head.bias, {
+  await exportDebiased(x.classifier.path, folder.artifact(ARTIFACTS.model), x.head.weight, x.head.bias, {
     logits: x.loaded.experiment.models.classifier.logits,
   });
-  await writeSafetensors(file('head.safetensors'), {
+  await writeSafetensors(folder.artifact(ARTIFACTS.head), {
     weight: f32([C, x.D], Float32Array.from(x.head.weight)),
     bias: f32([C], Float32Array.from(x.head.bias)),
   });
-  await writeSafetensors(file('projector.safetensors'), {
+  await writeSafetensors(folder.artifact(ARTIFACTS.projector), {
     W: f32([x.d, x.D], Float32Array.from(x.projector.W)),
     b: f32([x.D], Float32Array.from(x.projector.b)),
     G: f32([1, x.d], Float32Array.from(x.gap.g)),
   });
-  await writeSafetensors(file('train-embeddings.safetensors'), {
+  await writeSafetensors(folder.artifact(ARTIFACTS.trainEmbeddings), {
     clip: f32([x.train.n, x.d], x.train.clip!),
     features: f32([x.train.n, x.D], x.train.features),
   });
-  await writeJsonAtomic(file('scores.json'), { scores: x.scores });
-  folder.record.modelHashes = { classifier: x.classifier.hash };
-  folder.record.artifacts = [
-    'model.debiased.onnx',
-    'head.safetensors',
-    'projector.safetensors',
-    'train-embeddings.safetensors',
-    'scores.json',
-    'report.md',
-    'run.json',
-  ];
-  await writeFileAtomic(file('report.md'), renderReport(folder.record, x.loaded, x.scores));
+  await writeJsonAtomic(folder.artifact(ARTIFACTS.scores), { scores: x.scores });
+  const part = { modelHashes: { classifier: x.classifier.hash }, artifacts: Object.values(ARTIFACTS) };
+  await writeFileAtomic(folder.artifact(ARTIFACTS.report), renderReport({ ...record, ...part }, x.loaded, x.scores));
+  return part;
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { contentSecurityPolicy, editorHtml, makeNonce } from '../../../src/extension/html';
+import { contentSecurityPolicy, editorHtml, makeNonce } from '../../../src/extension/editor/html';
 
 test('the CSP allows only nonce scripts and the webview source, nothing remote', () => {
   const csp = contentSecurityPolicy('https://file+.vscode-resource.vscode-cdn.net', 'abc');

@@ -7,11 +7,11 @@ import {
   newLiveRun,
   overallPercent,
   runDescription,
-} from '../../../src/extension/treeModel';
+} from '../../../src/extension/tree/treeModel';
 import type { EngineEvent, RunRecord, RunSummary } from '../../../src/protocol/events';
 
 const F = '/w/demo.tldr.json';
-const play = (events: EngineEvent[]) => events.reduce(applyRunEvent, newLiveRun(F, 'job1', '2026-01-01T00:00:00Z'));
+const play = (events: EngineEvent[]) => events.reduce(applyRunEvent, newLiveRun(F, '2026-01-01T00:00:00Z'));
 const start: EngineEvent = {
   type: 'run-start',
   runId: 'r1',

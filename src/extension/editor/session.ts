@@ -1,58 +1,24 @@
-// The custom text editor for *.tldr.json. The TextDocument stays the source of truth: the
-// webview shows a state derived from its text, and every edit from the webview becomes a
-// minimal WorkspaceEdit on it (so undo, redo, save, diff and git behave as for text).
+// One open experiment editor: sends the webview the document's view, the scores, the job and the
+// results, and turns the webview's messages into document edits and commands.
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { parseWebviewMessage, type HostToWebview, type SetupFieldId, type WebviewToHost } from '../protocol/webview';
-import { applyWordEdit, documentState, EditError, relativeForExperiment, removeFailing, setSetupPath, setupFieldPath } from '../experiment';
-import { minimalReplace } from '../experiment';
-import { editorHtml, makeNonce } from './html';
-import type { Jobs } from './jobs';
-import { describeError } from './workerClient';
+import { parseWebviewMessage, type HostToWebview, type SetupFieldId, type WebviewToHost } from '../../protocol/webview';
+import {
+  applyWordEdit,
+  documentState,
+  EditError,
+  relativeForExperiment,
+  removeFailing,
+  setSetupPath,
+  setupFieldPath,
+} from '../../experiment';
+import type { ExperimentState } from '../state/experimentState';
+import type { JobRunner } from '../jobs/jobRunner';
+import { describeError } from '../jobs/workerClient';
+import { DOCUMENT_POST_MS } from '../timing';
+import { replaceDocumentText } from './documentEdit';
 
-export const VIEW_TYPE = 'tldr.experimentEditor';
-
-/** Applies `newText` to the document as the smallest single replacement. */
-export async function replaceDocumentText(document: vscode.TextDocument, newText: string): Promise<boolean> {
-  const r = minimalReplace(document.getText(), newText);
-  if (!r) return true;
-  const edit = new vscode.WorkspaceEdit();
-  edit.replace(document.uri, new vscode.Range(document.positionAt(r.start), document.positionAt(r.end)), r.text);
-  return vscode.workspace.applyEdit(edit);
-}
-
-export class ExperimentEditorProvider implements vscode.CustomTextEditorProvider {
-  /** the document of the focused TLDR editor, for commands run from the palette */
-  activeDocument: vscode.TextDocument | undefined;
-
-  constructor(
-    private readonly context: vscode.ExtensionContext,
-    private readonly jobs: Jobs,
-  ) {}
-
-  resolveCustomTextEditor(document: vscode.TextDocument, panel: vscode.WebviewPanel): void {
-    const media = vscode.Uri.joinPath(this.context.extensionUri, 'media');
-    panel.webview.options = { enableScripts: true, localResourceRoots: [media] };
-    panel.webview.html = editorHtml({
-      cspSource: panel.webview.cspSource,
-      nonce: makeNonce(),
-      scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(media, 'webview.js')).toString(),
-      styleUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(media, 'webview.css')).toString(),
-    });
-    const session = new EditorSession(document, panel, this.jobs);
-    if (panel.active) this.activeDocument = document;
-    panel.onDidChangeViewState(() => {
-      if (panel.active) this.activeDocument = document;
-      else if (this.activeDocument === document && !panel.active) this.activeDocument = undefined;
-    });
-    panel.onDidDispose(() => {
-      if (this.activeDocument === document) this.activeDocument = undefined;
-      session.dispose();
-    });
-  }
-}
-
-class EditorSession {
+export class EditorSession {
   private readonly disposables: vscode.Disposable[] = [];
   private docTimer: NodeJS.Timeout | undefined;
   private readonly file: string;
@@ -60,7 +26,8 @@ class EditorSession {
   constructor(
     private readonly document: vscode.TextDocument,
     private readonly panel: vscode.WebviewPanel,
-    private readonly jobs: Jobs,
+    private readonly state: ExperimentState,
+    private readonly jobs: JobRunner,
   ) {
     this.file = document.uri.fsPath;
     this.disposables.push(
@@ -75,11 +42,13 @@ class EditorSession {
         this.postContext();
         void this.postSetup();
       }),
-      jobs.onDidChange((c) => {
-        if (c.file !== undefined && c.file !== this.file) return;
-        if (c.what === 'scores') this.post({ type: 'scores', scores: jobs.scoresFor(this.file) });
-        else if (c.what === 'job') this.post({ type: 'job', job: jobs.jobView(this.file) });
+      state.onDidChange((c) => {
+        if (c.file !== this.file) return;
+        if (c.what === 'scores') this.post({ type: 'scores', scores: state.scoresFor(this.file) });
         else if (c.what === 'results') void this.postResults();
+      }),
+      jobs.onDidChangeJob((file) => {
+        if (file === undefined || file === this.file) this.post({ type: 'job', job: jobs.jobView(this.file) });
       }),
     );
   }
@@ -100,7 +69,7 @@ class EditorSession {
 
   private scheduleDocument(): void {
     if (this.docTimer) clearTimeout(this.docTimer);
-    this.docTimer = setTimeout(() => this.postDocument(), 40);
+    this.docTimer = setTimeout(() => this.postDocument(), DOCUMENT_POST_MS);
   }
 
   private postDocument(): void {
@@ -109,7 +78,7 @@ class EditorSession {
   }
 
   private postContext(): void {
-    this.post({ type: 'context', trusted: vscode.workspace.isTrusted, llmAvailable: true });
+    this.post({ type: 'context', trusted: vscode.workspace.isTrusted });
   }
 
   private async postSetup(): Promise<void> {
@@ -122,7 +91,7 @@ class EditorSession {
       return;
     }
     try {
-      this.post({ type: 'setup', checks: await this.jobs.checkSetup(this.file) });
+      this.post({ type: 'setup', checks: await this.state.checkSetup(this.file) });
     } catch (err) {
       this.post({ type: 'setup', checks: null, error: describeError(err) });
     }
@@ -134,7 +103,7 @@ class EditorSession {
       return;
     }
     try {
-      this.post({ type: 'results', result: await this.jobs.latestResult(this.file) });
+      this.post({ type: 'results', result: await this.state.latestResult(this.file) });
     } catch (err) {
       this.jobs.log.warn(`[results] ${describeError(err)}`);
     }
@@ -143,7 +112,7 @@ class EditorSession {
   private postAll(): void {
     this.postContext();
     this.postDocument();
-    this.post({ type: 'scores', scores: this.jobs.scoresFor(this.file) });
+    this.post({ type: 'scores', scores: this.state.scoresFor(this.file) });
     this.post({ type: 'job', job: this.jobs.jobView(this.file) });
     void this.postResults();
     void this.postSetup();
@@ -183,7 +152,7 @@ class EditorSession {
       case 'edit':
         return this.edit((t) => applyWordEdit(t, msg.edit));
       case 'removeFailing': {
-        const scores = this.jobs.scoresFor(this.file);
+        const scores = this.state.scoresFor(this.file);
         if (scores.length === 0) {
           this.notice('warn', 'No scores yet: run "Score words" first.');
           return;
@@ -223,8 +192,8 @@ class EditorSession {
       case 'setPath':
         return this.edit((t) => setSetupPath(t, msg.field, msg.value));
       case 'openArtifact': {
-        const runDir = this.jobs.runDirOf(this.file, msg.runId);
-        const details = runDir ? await this.jobs.runDetails(runDir) : undefined;
+        const runDir = this.state.runDirOf(this.file, msg.runId);
+        const details = runDir ? await this.state.runDetails(runDir) : undefined;
         const target = msg.what === 'report' ? details?.reportPath : details?.modelPath;
         if (!target) {
           this.notice('warn', `This run has no ${msg.what === 'report' ? 'report.md' : 'exported model'}.`);

@@ -3,7 +3,9 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { experimentChildren, type StepStatus, type TreeNode, type LiveStatus } from './treeModel';
-import type { Jobs } from './jobs';
+import type { ExperimentState } from '../state/experimentState';
+import type { JobRunner } from '../jobs/jobRunner';
+import { RUN_FILES_SETTLE_MS, TREE_REFRESH_MS } from '../timing';
 
 export const EXPERIMENT_GLOB = '**/*.tldr.json';
 const EXCLUDE_GLOB = '**/{node_modules,.git,.tldr}/**';
@@ -32,13 +34,6 @@ export async function findExperiments(): Promise<vscode.Uri[]> {
   return uris.sort((a, b) => a.fsPath.localeCompare(b.fsPath));
 }
 
-/**
- * Refreshes during a run are throttled to one per REFRESH_MS. It must stay above the 200 ms
- * debounce VS Code's extension host puts on onDidChangeTreeData: that debounce restarts on
- * every event, so refreshes any closer together hold the tree back until the run goes quiet.
- */
-const REFRESH_MS = 300;
-
 export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentsNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<ExperimentsNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
@@ -48,17 +43,21 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentsNode>
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly disposables: vscode.Disposable[] = [];
 
-  constructor(private readonly jobs: Jobs) {
+  constructor(
+    private readonly state: ExperimentState,
+    private readonly jobs: JobRunner,
+  ) {
     const watcher = vscode.workspace.createFileSystemWatcher(EXPERIMENT_GLOB);
     const runWatcher = vscode.workspace.createFileSystemWatcher('**/.tldr/runs/*/run.json');
     let timer: NodeJS.Timeout | undefined;
-    const refreshRuns = () => {
-      // runs written by the CLI or another window show up too; the engine rewrites run.json a few times per run
+    const refreshRuns = (uri: vscode.Uri) => {
+      // runs of this window arrive as the run's answer; runs of the CLI or another window are read back
+      if (state.isOwnRunFile(uri.fsPath)) return;
       if (timer) clearTimeout(timer);
       timer = setTimeout(() => {
         if (!vscode.workspace.isTrusted) return;
-        for (const f of this.experiments) if (!this.jobs.isRunning(f)) void this.jobs.refreshRuns(f);
-      }, 500);
+        for (const f of this.experiments) if (!this.jobs.isRunning(f)) void this.state.refreshRuns(f);
+      }, RUN_FILES_SETTLE_MS);
     };
     this.disposables.push(
       watcher,
@@ -68,9 +67,10 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentsNode>
       runWatcher.onDidCreate(refreshRuns),
       runWatcher.onDidChange(refreshRuns),
       runWatcher.onDidDelete(refreshRuns),
-      jobs.onDidChange((c) => {
-        if (c.what === 'runs' || c.what === 'job') this.refreshSoon();
+      state.onDidChange((c) => {
+        if (c.what === 'runs') this.refreshSoon();
       }),
+      jobs.onDidChangeJob(() => this.refreshSoon()),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.refresh()),
       this.changed,
     );
@@ -87,12 +87,12 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentsNode>
     this.changed.fire(undefined);
   }
 
-  /** steps or runs changed: redraw from the known experiments, at most every REFRESH_MS */
+  /** steps or runs changed: redraw from the known experiments, at most every TREE_REFRESH_MS */
   private refreshSoon(): void {
     this.flushTimer ??= setTimeout(() => {
       this.flushTimer = undefined;
       this.changed.fire(undefined);
-    }, REFRESH_MS);
+    }, TREE_REFRESH_MS);
   }
 
   async getChildren(node?: ExperimentsNode): Promise<ExperimentsNode[]> {
@@ -105,13 +105,13 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentsNode>
       return this.experiments.map((file) => ({ kind: 'experiment', file }));
     }
     if (node.kind !== 'experiment') return [];
-    let records = this.jobs.cachedRecords(node.file);
+    let records = this.state.cachedRecords(node.file);
     if (!records) {
       // reading run records goes through the worker; in Restricted Mode no worker starts
-      if (vscode.workspace.isTrusted) void this.jobs.refreshRuns(node.file);
+      if (vscode.workspace.isTrusted) void this.state.refreshRuns(node.file);
       records = [];
     }
-    return experimentChildren(node.file, this.jobs.liveRun(node.file), records).map((n) => ({ ...n, file: node.file }));
+    return experimentChildren(node.file, this.state.liveRun(node.file), records).map((n) => ({ ...n, file: node.file }));
   }
 
   getTreeItem(node: ExperimentsNode): vscode.TreeItem {

@@ -1,9 +1,9 @@
 // report.md: what a reviewer needs on one page: per-group accuracy of the ERM head, the TLDR
 // head and the DFR reference, the chosen settings, and the words that failed validation.
 import * as path from 'node:path';
-import type { HeadMetrics, SplitMetrics, WordScore } from '../protocol/events';
-import type { LoadedExperiment } from '../experiment';
-import type { RunJson } from './runFolder';
+import type { HeadMetrics, SplitMetrics, WordScore } from '../../protocol/events';
+import type { LoadedExperiment } from '../../experiment';
+import type { RunJson } from '../../protocol/runRecord';
 
 const pct = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '–' : `${(v * 100).toFixed(1)}%`);
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -45,7 +45,7 @@ export function renderReport(run: RunJson, loaded: LoadedExperiment, scores: Wor
       `Modality gap: |g| = ${run.gap.norm.toFixed(4)} from ${run.gap.pairs} ${run.gap.source === 'captions' ? 'caption pairs' : 'training images with class prompts'}. Projector ReLU: ${run.relu ? 'on' : 'off'}.`,
       '',
     );
-  const sel = run.selection as { on: string; chosen: { lambda: number; weightDecay: number } } | undefined;
+  const sel = run.selection;
   if (sel) out.push(`Model selection: ${sel.on}; chosen lambda ${sel.chosen.lambda}, weight decay ${sel.chosen.weightDecay}.`, '');
   const failed = scores.filter((s) => !s.pass);
   out.push(`## Words`, '', `${scores.length - failed.length} of ${scores.length} words passed validation.`, '');

@@ -1,18 +1,22 @@
-// The host's side of the worker process: forks dist/worker.js on first use, routes engine
-// events to the job that asked, and turns a dead worker into a rejected request (the next
-// request starts a fresh worker). No 'vscode' import.
+// The host's side of the worker process: forks dist/worker.js on first use, streams a job's
+// engine events (`$/progress` on the job's token) to its handler, cancels through the request's
+// CancellationToken, and turns a dead worker into a rejected request (the next request starts a
+// fresh worker). No 'vscode' import.
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import * as os from 'node:os';
 import {
   createMessageConnection,
   IPCMessageReader,
   IPCMessageWriter,
   ResponseError,
+  type CancellationToken,
   type MessageConnection,
   type RequestType,
 } from 'vscode-jsonrpc/node';
-import type { EngineEvent } from '../protocol/events';
-import { eventNotification, WorkerErrorCode } from '../protocol/worker';
+import type { EngineEvent } from '../../protocol/events';
+import { engineProgress, WorkerErrorCode, type JobParams } from '../../protocol/worker';
+import { WORKER_EXIT_GRACE_MS } from '../timing';
 
 export class WorkerDiedError extends Error {
   override name = 'WorkerDiedError';
@@ -28,11 +32,13 @@ export class WorkerDiedError extends Error {
 
 export type WorkerLog = (level: 'info' | 'warn' | 'error', message: string) => void;
 
+/** os.setPriority's niceness: 10 of 19, as build tools run in the background */
+const WORKER_NICENESS = 10;
+
 export class WorkerClient {
   private proc: ChildProcess | undefined;
   private conn: MessageConnection | undefined;
   private readonly pending = new Set<(err: Error) => void>();
-  private readonly handlers = new Map<string, (e: EngineEvent) => void>();
   private killing = false;
   private disposed = false;
 
@@ -40,10 +46,6 @@ export class WorkerClient {
     private readonly workerPath: string,
     private readonly log: WorkerLog,
   ) {}
-
-  get running(): boolean {
-    return this.proc !== undefined;
-  }
 
   private start(): MessageConnection {
     if (this.disposed) throw new Error('the TLDR extension is shutting down');
@@ -60,7 +62,6 @@ export class WorkerClient {
     proc.stdout?.on('data', forward('info'));
     proc.stderr?.on('data', forward('warn'));
     const conn = createMessageConnection(new IPCMessageReader(proc), new IPCMessageWriter(proc));
-    conn.onNotification(eventNotification, ({ jobId, event }) => this.handlers.get(jobId)?.(event));
     conn.listen();
     proc.on('error', (err) => this.log('error', `[worker] ${err.message}`));
     proc.on('exit', (code, signal) => {
@@ -80,20 +81,35 @@ export class WorkerClient {
     return conn;
   }
 
-  /** Sends a request; with `job`, engine events tagged with its id go to `onEvent` until the answer arrives. */
-  async request<P, R>(type: RequestType<P, R, void>, params: P, job?: { jobId: string; onEvent: (e: EngineEvent) => void }): Promise<R> {
+  /** A request; rejects with WorkerDiedError when the worker exits before answering. */
+  async request<P, R>(type: RequestType<P, R, void>, params: P, token?: CancellationToken): Promise<R> {
     const conn = this.conn ?? this.start();
-    if (job) this.handlers.set(job.jobId, job.onEvent);
     let rejectOnExit: ((err: Error) => void) | undefined;
     try {
       return await new Promise<R>((resolve, reject) => {
         rejectOnExit = reject;
         this.pending.add(reject);
-        conn.sendRequest(type, params as never).then(resolve, reject);
+        conn.sendRequest(type, params as never, token).then(resolve, reject);
       });
     } finally {
       if (rejectOnExit) this.pending.delete(rejectOnExit);
-      if (job) this.handlers.delete(job.jobId);
+    }
+  }
+
+  /** A job: a request whose engine events reach `onEvent` until it is answered. */
+  async job<P extends JobParams, R>(
+    type: RequestType<P, R, void>,
+    params: Omit<P, 'workDoneToken'>,
+    onEvent: (e: EngineEvent) => void,
+    token?: CancellationToken,
+  ): Promise<R> {
+    const conn = this.conn ?? this.start();
+    const workDoneToken = randomUUID();
+    const sub = conn.onProgress(engineProgress, workDoneToken, onEvent);
+    try {
+      return await this.request(type, { ...params, workDoneToken } as P, token);
+    } finally {
+      sub.dispose();
     }
   }
 
@@ -111,7 +127,7 @@ export class WorkerClient {
     if (proc) {
       proc.disconnect?.();
       // give it a moment to exit on 'disconnect', then make sure
-      setTimeout(() => proc.exitCode === null && proc.kill('SIGKILL'), 2000).unref();
+      setTimeout(() => proc.exitCode === null && proc.kill('SIGKILL'), WORKER_EXIT_GRACE_MS).unref();
     }
   }
 }
@@ -131,9 +147,6 @@ export function describeError(err: unknown): string {
  * The worker keeps every core busy with onnxruntime and sharp; at a lower scheduling priority
  * it still gets all idle CPU, but the editor, the extension host and the UI stay responsive.
  */
-/** os.setPriority's niceness: 10 of 19, as build tools run in the background */
-const WORKER_NICENESS = 10;
-
 function lowerPriority(pid: number | undefined): void {
   if (pid === undefined) return;
   try {

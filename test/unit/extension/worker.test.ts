@@ -1,11 +1,13 @@
-// The worker client against a fake worker process: events reach the job that asked, a worker
-// that dies mid-request rejects it as an unexpected death, and the next request forks anew.
+// The worker client against a fake worker process speaking the real protocol: a job's progress
+// reaches its handler, cancelling the request's token reaches the worker, a worker that dies
+// mid-request rejects it as an unexpected death, and the next request forks anew.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { WorkerClient, WorkerDiedError } from '../../../src/extension/workerClient';
+import { CancellationTokenSource } from 'vscode-jsonrpc/node';
+import { WorkerClient, WorkerDiedError, isCancelled } from '../../../src/extension/jobs/workerClient';
 import { listRunsRequest, runRequest } from '../../../src/protocol/worker';
 import type { EngineEvent } from '../../../src/protocol/events';
 
@@ -14,31 +16,32 @@ after(() => fs.rmSync(dir, { recursive: true, force: true }));
 const fake = path.join(dir, 'fake-worker.js');
 fs.writeFileSync(
   fake,
-  `const { createMessageConnection, IPCMessageReader, IPCMessageWriter } = require(${JSON.stringify(require.resolve('vscode-jsonrpc/node'))});
+  `const { createMessageConnection, IPCMessageReader, IPCMessageWriter, ResponseError, ProgressType } = require(${JSON.stringify(require.resolve('vscode-jsonrpc/node'))});
 const c = createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
 c.onRequest('listRuns', () => [{ runId: String(process.pid) }]);
-c.onRequest('run', async (p) => {
-  c.sendNotification('event', { jobId: p.jobId, event: { type: 'log', level: 'info', message: 'hello' } });
+c.onRequest('run', async (p, token) => {
+  c.sendProgress(new ProgressType(), p.workDoneToken, { type: 'log', level: 'info', message: 'hello' });
   if (p.file === 'die') { setTimeout(() => process.exit(3), 50); return new Promise(() => {}); }
-  else if (p.file === 'hang') return new Promise(() => {});
-  else return { runId: 'r', runDir: 'd', status: 'succeeded', metrics: {} };
+  if (p.file === 'hang') return new Promise(() => {});
+  if (p.file === 'cancellable') return new Promise((resolve) => token.onCancellationRequested(() => resolve(new ResponseError(2, 'The job was cancelled.'))));
+  return { runId: 'r', runDir: 'd', status: 'succeeded', metrics: {} };
 });
 c.listen();
 `,
 );
 
-test('events go to the job, a death rejects the request, the next request starts a new worker', async () => {
+test('progress goes to the job, a death rejects the request, the next request starts a new worker', async () => {
   const logs: string[] = [];
   const client = new WorkerClient(fake, (_l, m) => logs.push(m));
   try {
     const first = await client.request(listRunsRequest, { file: 'x' });
     const events: EngineEvent[] = [];
-    const ok = await client.request(runRequest, { jobId: 'j1', file: 'ok' }, { jobId: 'j1', onEvent: (e) => events.push(e) });
+    const ok = await client.job(runRequest, { file: 'ok' }, (e) => events.push(e));
     assert.equal(ok.status, 'succeeded');
     assert.deepEqual(events, [{ type: 'log', level: 'info', message: 'hello' }]);
 
     await assert.rejects(
-      client.request(runRequest, { jobId: 'j2', file: 'die' }, { jobId: 'j2', onEvent: () => {} }),
+      client.job(runRequest, { file: 'die' }, () => {}),
       (err: unknown) => err instanceof WorkerDiedError && err.code === 3 && !err.expected,
     );
     assert.ok(
@@ -53,10 +56,21 @@ test('events go to the job, a death rejects the request, the next request starts
   }
 });
 
+test("cancelling the request's token reaches the worker, which answers cancelled", async () => {
+  const client = new WorkerClient(fake, () => {});
+  try {
+    const source = new CancellationTokenSource();
+    const p = client.job(runRequest, { file: 'cancellable' }, () => source.cancel(), source.token);
+    await assert.rejects(p, (err: unknown) => isCancelled(err));
+  } finally {
+    client.dispose();
+  }
+});
+
 test('kill() ends a hanging job as an expected death', async () => {
   const client = new WorkerClient(fake, () => {});
   try {
-    const p = client.request(runRequest, { jobId: 'j', file: 'hang' }, { jobId: 'j', onEvent: () => {} });
+    const p = client.job(runRequest, { file: 'hang' }, () => {});
     await new Promise((r) => setTimeout(r, 300));
     client.kill();
     await assert.rejects(p, (err: unknown) => err instanceof WorkerDiedError && err.expected);

@@ -1,7 +1,8 @@
 // The sidebar tree as data: what the Experiments view shows for an experiment, computed from
 // the live run's engine events and the run records on disk. No 'vscode' import: unit-tested;
 // tree.ts turns these nodes into TreeItems.
-import { STEP_IDS, STEP_TITLES, type EngineEvent, type RunRecord, type RunSummary, type StepId } from '../protocol/events';
+import { STEP_IDS, STEP_TITLES, type EngineEvent, type RunRecord, type RunSummary, type StepId } from '../../protocol/events';
+import { headlineSplit } from '../../protocol/runRecord';
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'skipped' | 'cancelled' | 'failed';
 export type LiveStatus = 'running' | RunSummary['status'];
@@ -18,7 +19,6 @@ export interface LiveStep {
 /** The run in progress (or the last one this session), built from its events. */
 export interface LiveRun {
   file: string;
-  jobId: string;
   runId?: string;
   runDir?: string;
   startedAt: string;
@@ -28,8 +28,8 @@ export interface LiveRun {
   error?: string;
 }
 
-export function newLiveRun(file: string, jobId: string, startedAt: string): LiveRun {
-  return { file, jobId, startedAt, status: 'running', steps: STEP_IDS.map((id) => ({ id, status: 'pending' })) };
+export function newLiveRun(file: string, startedAt: string): LiveRun {
+  return { file, startedAt, status: 'running', steps: STEP_IDS.map((id) => ({ id, status: 'pending' })) };
 }
 
 const mapStep = (run: LiveRun, id: StepId, f: (s: LiveStep) => LiveStep): LiveRun => {
@@ -106,7 +106,7 @@ export function runDescription(r: Pick<RunRecord, 'status' | 'worstGroup'>): str
 
 /** The record a finished summary stands for (worst group on test when present, else val). */
 export function recordFromSummary(summary: RunSummary, experiment: string, startedAt: string): RunRecord {
-  const split = summary.metrics.test ? 'test' : summary.metrics.val ? 'val' : undefined;
+  const split = headlineSplit(summary.metrics);
   const m = split ? summary.metrics[split] : undefined;
   return {
     runId: summary.runId,

@@ -1,0 +1,13 @@
+// What a caller of the engine can set for one call (the CLI, the worker, the benchmark).
+import type { EventSink } from '../protocol/events';
+
+export interface EngineOptions {
+  onEvent?: EventSink;
+  signal?: AbortSignal;
+  /** default: <experiment folder>/.tldr/cache */
+  cacheDir?: string;
+  /** onnxruntime execution provider; 'cpu' everywhere this ships */
+  executionProvider?: string;
+  /** run with this seed instead of settings.seed (the demo's repeated runs); recorded in run.json */
+  seed?: number;
+}

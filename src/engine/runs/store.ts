@@ -1,0 +1,145 @@
+// The run store: the one owner of `.tldr/` beside an experiment file. It creates run folders,
+// writes run.json (atomically, at the start and the end of a run), lists and reads runs back
+// validated by the zod schema in src/protocol/runRecord.ts, and keeps the last word scores.
+// Nothing else reads or writes these files.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { RunRecord, RunSummary, WordScore } from '../../protocol/events';
+import { ARTIFACTS, headlineSplit, runJsonSchema, type RunJson } from '../../protocol/runRecord';
+import type { RunDetails } from '../../protocol/worker';
+import { wordScoreSchema } from '../../protocol/webview';
+import type { LoadedExperiment } from '../../experiment';
+import { writeJsonAtomic } from '../../shared/atomicWrite';
+import { sha256 } from '../cache';
+import { versions } from '../versions';
+
+export const tldrDir = (experimentFile: string) => path.join(path.dirname(path.resolve(experimentFile)), '.tldr');
+const runsDir = (experimentFile: string) => path.join(tldrDir(experimentFile), 'runs');
+/** The last scores of an experiment, shown again by the editor after a reload. */
+const scoresPath = (experimentFile: string) => path.join(tldrDir(experimentFile), 'scores', `${path.basename(experimentFile)}.json`);
+
+export interface RunFolder {
+  id: string;
+  dir: string;
+  /** absolute path of an artifact of this run */
+  artifact(name: (typeof ARTIFACTS)[keyof typeof ARTIFACTS]): string;
+  /** writes run.json with the record as it stands */
+  save(record: RunJson): Promise<void>;
+}
+
+function newRunId(now = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  const day = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}`;
+  return `${day}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}-${randomBytes(2).toString('hex')}`;
+}
+
+/** A new run folder and the record it starts with (status running, this process's pid and host). */
+export async function startRun(loaded: LoadedExperiment): Promise<{ folder: RunFolder; record: RunJson }> {
+  const id = newRunId();
+  const dir = path.join(runsDir(loaded.file), id);
+  await fs.promises.mkdir(dir, { recursive: true });
+  const folder: RunFolder = {
+    id,
+    dir,
+    artifact: (name) => path.join(dir, name),
+    save: (record) => writeJsonAtomic(path.join(dir, ARTIFACTS.record), record),
+  };
+  const record: RunJson = {
+    runId: id,
+    experiment: loaded.file,
+    configHash: sha256(JSON.stringify(loaded.experiment)),
+    seed: loaded.experiment.settings.seed,
+    versions: versions(),
+    startedAt: new Date().toISOString(),
+    pid: process.pid,
+    host: os.hostname(),
+    status: 'running',
+  };
+  await folder.save(record);
+  return { folder, record };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function readRunJson(dir: string): RunJson | undefined {
+  try {
+    const parsed = runJsonSchema.safeParse(JSON.parse(fs.readFileSync(path.join(dir, ARTIFACTS.record), 'utf8')));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A running record whose process is gone ended without saying so. */
+function effectiveStatus(run: RunJson): RunRecord['status'] | undefined {
+  if (run.status !== 'running') return run.status;
+  return alive(run.pid) ? undefined : 'failed';
+}
+
+/** Past runs of an experiment, newest first; runs still in progress are left to the live view. */
+export async function listRuns(file: string): Promise<RunRecord[]> {
+  const abs = path.resolve(file);
+  const root = runsDir(abs);
+  let names: string[];
+  try {
+    names = await fs.promises.readdir(root);
+  } catch {
+    return [];
+  }
+  const records: RunRecord[] = [];
+  for (const name of names) {
+    const run = readRunJson(path.join(root, name));
+    if (!run || run.experiment !== abs) continue;
+    const status = effectiveStatus(run);
+    if (!status) continue;
+    const split = run.metrics && headlineSplit(run.metrics);
+    const m = split && run.metrics![split]!;
+    records.push({
+      runId: run.runId,
+      runDir: path.join(root, name),
+      experiment: run.experiment,
+      startedAt: run.startedAt,
+      status,
+      ...(split && m ? { worstGroup: { split, erm: m.erm.worstGroup, tldr: m.tldr.worstGroup } } : {}),
+    });
+  }
+  return records.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+}
+
+/** A past run's summary and artifacts; no summary while it runs or when its folder holds none. */
+export function readRun(runDir: string): RunDetails {
+  const run = readRunJson(runDir);
+  const status = run && effectiveStatus(run);
+  const summary: RunSummary | null =
+    run && status ? { runId: run.runId, runDir, status, metrics: run.metrics ?? {}, ...(run.error ? { error: run.error } : {}) } : null;
+  const at = (name: string) => (fs.existsSync(path.join(runDir, name)) ? path.join(runDir, name) : undefined);
+  const reportPath = at(ARTIFACTS.report);
+  const modelPath = at(ARTIFACTS.model);
+  return { summary, ...(reportPath ? { reportPath } : {}), ...(modelPath ? { modelPath } : {}) };
+}
+
+const savedScoresSchema = z.object({ scores: z.array(wordScoreSchema) });
+
+/** The scores the engine saved last for this experiment (none when missing or from another version). */
+export function readLastScores(file: string): WordScore[] {
+  try {
+    const parsed = savedScoresSchema.safeParse(JSON.parse(fs.readFileSync(scoresPath(file), 'utf8')));
+    return parsed.success ? parsed.data.scores : [];
+  } catch {
+    return [];
+  }
+}
+
+export async function writeLastScores(file: string, scores: WordScore[]): Promise<void> {
+  await writeJsonAtomic(scoresPath(file), { experiment: path.resolve(file), scoredAt: new Date().toISOString(), scores });
+}
