@@ -301,7 +301,7 @@ export interface DfrInput {
   /** default DFR_FINAL_SUBSETS (20) */
   finalSubsets?: number;
   signal?: AbortSignal;
-  /** fits done of total (the C grid plus the final subsets) */
+  /** fits done of total (the C grid plus the final subsets), called after the tuning and after the final fits */
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -343,13 +343,15 @@ export async function fitDfrReference(input: DfrInput): Promise<DfrResult> {
   const cGrid = input.cGrid ?? WATERBIRDS_C_GRID;
   const finalSubsets = input.finalSubsets ?? DFR_FINAL_SUBSETS;
   if (val.n < 2)
-    throw new InputError(`DFR reference: the val split has ${val.n} row(s); it needs at least two per group to tune C on halves.`);
+    throw new InputError(`DFR reference: the val split has ${val.n} row(s); tuning C needs a fitting half and a held-out half.`);
   if (val.features.length !== val.n * dim)
     throw new Error(`DFR: val features hold ${val.features.length} values, expected ${val.n} x ${dim}.`);
   for (let i = 0; i < val.n; i++) {
     if (!(Number.isInteger(val.groups[i]) && val.groups[i] >= 0))
       throw new Error(`DFR: group ${val.groups[i]} at val row ${i} is not a non-negative integer.`);
   }
+  if (input.train && input.train.features.length !== input.train.n * dim)
+    throw new Error(`DFR: train features hold ${input.train.features.length} values, expected ${input.train.n} x ${dim}.`);
   if (!(Number.isInteger(finalSubsets) && finalSubsets >= 1))
     throw new Error(`DFR: finalSubsets must be a positive integer, got ${finalSubsets}.`);
   const solver: SolverOptions = { seed: deriveSeed(seed, 'dfr-solver'), signal };
