@@ -1,7 +1,9 @@
-// Writing an experiment file from outside the editor (the CLI's `words --generate`, the
-// discover step's task): the new text replaces the file atomically, and only if the file still
-// holds the text the edit was computed from, so an editor's save in the meantime is never lost.
+// Writing experiment files outside the editor's save: a new file is created only where none is
+// (the demo, New Experiment), and an edit (the CLI's `words --generate`) replaces the file
+// atomically only if it still holds the text the edit was computed from, so an editor's save in
+// the meantime is never lost.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { writeFileAtomic } from '../shared/atomicWrite';
 import { InputError } from '../shared/errors';
 
@@ -24,5 +26,18 @@ export async function writeExperimentText(file: string, text: string, expected: 
     throw new InputError(
       `${file}: cannot write the experiment file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). Check that the file and its folder are writable.`,
     );
+  }
+}
+
+/** Creates a new experiment file; false (and nothing written) when the file already exists. */
+export async function createExperimentFile(file: string, text: string): Promise<boolean> {
+  await fs.promises.mkdir(path.dirname(file), { recursive: true });
+  try {
+    // 'wx' fails when the file exists: a user's experiment is never replaced
+    await fs.promises.writeFile(file, text, { flag: 'wx' });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new InputError(`${file}: cannot create the experiment file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
   }
 }

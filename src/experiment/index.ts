@@ -23,5 +23,5 @@ export {
   setSetupPath,
 } from './edits';
 export { minimalReplace } from './jsonText';
-export { ExperimentChangedError, writeExperimentText } from './file';
+export { createExperimentFile, ExperimentChangedError, writeExperimentText } from './file';
 export { experimentJsonSchema } from './jsonSchema';

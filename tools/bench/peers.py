@@ -4,6 +4,8 @@ Each subcommand prints one JSON object on the last line of stdout.
   info                         versions, threads and the BLAS library actually mapped into the process
   projector DIR REPEATS        the reference formula (tldr.py, analytic) on DIR/{X,Y,G}.f64, writes DIR/{W,b}.np.f64
   retrain N DIM EPOCHS BATCH LR WD   nn.Linear + CrossEntropy + AdamW over N random examples, per-epoch times
+  dfr DIR                      DFR(Val) with scikit-learn's liblinear L1 (default stopping, as dfr_evaluate_spurious.py)
+                               on DIR/{val,train}.f64 and the index sets in DIR/dfr.json; time, chosen C, averaged model
   encode LIST BATCH            PIL decode + bicubic resize + centre crop + normalise, then ResNet-50 features and
                                CLIP image embeddings in eager mode (the official pipeline's choice), per-image time
 Usage: /usr/bin/python3 tools/bench/peers.py <subcommand> ...
@@ -40,6 +42,11 @@ def info():
         out["torch_blas"] = [l for l in torch.__config__.show().splitlines() if "BLAS" in l][:2]
     except ImportError:
         out["torch"] = None
+    try:
+        import sklearn
+        out["sklearn"] = sklearn.__version__
+    except ImportError:
+        out["sklearn"] = None
     return out
 
 
@@ -61,6 +68,43 @@ def projector(folder, repeats):
     W.astype(np.float64).tofile(os.path.join(folder, "W.np.f64"))
     b.astype(np.float64).tofile(os.path.join(folder, "b.np.f64"))
     return {"seconds": times}
+
+
+def dfr(folder):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    meta = json.load(open(os.path.join(folder, "dfr.json")))
+    D = meta["D"]
+    X = np.fromfile(os.path.join(folder, "val.f64"), dtype=np.float64).reshape(-1, D)
+    T = np.fromfile(os.path.join(folder, "train.f64"), dtype=np.float64).reshape(-1, D)
+    y, g = np.array(meta["labels"]), np.array(meta["groups"])
+    fit_rows, held = np.array(meta["balancedFit"]), np.array(meta["heldout"])
+    t = time.perf_counter()
+    # tuning: scaler on the balanced half, each C scored by worst-group accuracy on the other half
+    sc = StandardScaler().fit(X[fit_rows])
+    Xf, Xh = sc.transform(X[fit_rows]), sc.transform(X[held])
+    worst = []
+    for C in meta["cGrid"]:
+        p = LogisticRegression(penalty="l1", solver="liblinear", C=C).fit(Xf, y[fit_rows]).predict(Xh)
+        worst.append(float(min((p[g[held] == k] == y[held][g[held] == k]).mean() for k in np.unique(g[held]))))
+    C = meta["cGrid"][int(np.argmax(worst))]
+    # final: train-set scaler, one fit per group-balanced subset, coefficients averaged
+    sc = StandardScaler().fit(T)
+    coefs, intercepts = [], []
+    for rows in meta["subsets"]:
+        rows = np.array(rows)
+        lr = LogisticRegression(penalty="l1", solver="liblinear", C=C).fit(sc.transform(X[rows]), y[rows])
+        coefs.append(lr.coef_)
+        intercepts.append(lr.intercept_)
+    seconds = time.perf_counter() - t
+    return {
+        "seconds": seconds,
+        "chosenC": C,
+        "heldoutWorstGroup": worst,
+        "coef": np.mean(coefs, axis=0).ravel().tolist(),
+        "intercept": np.mean(intercepts, axis=0).ravel().tolist(),
+    }
 
 
 def retrain(n, dim, epochs, batch, lr, wd):
@@ -130,6 +174,8 @@ def main():
         out = projector(args[0], int(args[1]))
     elif cmd == "retrain":
         out = retrain(int(args[0]), int(args[1]), int(args[2]), int(args[3]), float(args[4]), float(args[5]))
+    elif cmd == "dfr":
+        out = dfr(args[0])
     elif cmd == "encode":
         out = encode(args[0], int(args[1]))
     else:

@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EngineOptions } from '../api';
 import type { ExperimentInput } from '../../experiment';
-import { writeFileAtomic, writeJsonAtomic } from '../../shared/atomicWrite';
+import { writeFileAtomic } from '../../shared/atomicWrite';
+import { createExperimentFile } from '../../experiment';
 import { generateWorld } from './generator';
 import { demoWordsSchema, parseWorldSpec } from './spec';
 import birdsSpec from './worlds/birds.json';
@@ -99,7 +100,6 @@ export async function writeDemoExperiment(dir: string, opts: Pick<EngineOptions,
   });
   log(`demo world: ${result.written} images written, ${result.skipped} already there`);
   const file = path.join(dir, DEMO_FILE);
-  if (!fs.existsSync(file)) await writeJsonAtomic(file, demoExperiment(preprocessing));
-  else log(`${file} exists: kept as it is`);
+  if (!(await createExperimentFile(file, JSON.stringify(demoExperiment(preprocessing), null, 2) + '\n'))) log(`${file} exists: kept as it is`);
   return file;
 }

@@ -8,7 +8,8 @@
 // never let through.
 
 import { createRng, deriveSeed } from './rng';
-import { abortError } from '../../shared/errors';
+import { throwIfAborted } from '../../shared/errors';
+import { yielder } from './yielder';
 
 export interface LinearHead {
   /** classes x dim, row-major (nn.Linear.weight layout) */
@@ -49,25 +50,6 @@ export interface TrainLinearHeadOptions {
 
 export interface TrainedHead extends LinearHead {
   losses: number[];
-}
-
-/** Milliseconds of work between yields to the event loop. */
-const YIELD_MS = 20;
-
-function checkAbort(signal?: AbortSignal): void {
-  if (signal?.aborted) throw abortError();
-}
-
-/** A helper that yields (and re-checks the signal) once at least YIELD_MS passed since the last yield. */
-function yielder(signal?: AbortSignal): () => Promise<void> {
-  let last = performance.now();
-  return async () => {
-    checkAbort(signal);
-    if (performance.now() - last < YIELD_MS) return;
-    await new Promise<void>((r) => setImmediate(r));
-    last = performance.now();
-    checkAbort(signal);
-  };
 }
 
 /** nn.Linear.reset_parameters: kaiming_uniform(a = sqrt(5)) gives U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias. */
@@ -258,7 +240,7 @@ export async function trainLinearHead(opts: TrainLinearHeadOptions): Promise<Tra
       total += loss * batch.n;
       seen += batch.n;
     }
-    checkAbort(signal);
+    throwIfAborted(signal);
     const mean = seen > 0 ? total / seen : NaN;
     losses.push(mean);
     opts.onEpoch?.(epoch, mean);

@@ -18,6 +18,8 @@ import { versions } from '../versions';
 
 export const tldrDir = (experimentFile: string) => path.join(path.dirname(path.resolve(experimentFile)), '.tldr');
 const runsDir = (experimentFile: string) => path.join(tldrDir(experimentFile), 'runs');
+/** Where embeddings are cached unless the user chose a folder. */
+export const defaultCacheDir = (experimentFile: string) => path.join(tldrDir(experimentFile), 'cache');
 /** The last scores of an experiment, shown again by the editor after a reload. */
 const scoresPath = (experimentFile: string) => path.join(tldrDir(experimentFile), 'scores', `${path.basename(experimentFile)}.json`);
 

@@ -1,9 +1,9 @@
 // What every step gets: the experiment, the event sink, the abort signal, the cache, and
 // helpers that turn work into typed events (step start/end with timings, progress, logs).
-import * as path from 'node:path';
 import type { EngineEvent, LogLevel, StepId } from '../../protocol/events';
 import type { LoadedExperiment } from '../../experiment';
 import { EmbeddingCache } from '../cache';
+import { defaultCacheDir } from '../runs/store';
 import { throwIfAborted } from '../../shared/errors';
 
 const PROGRESS_MS = 100;
@@ -34,7 +34,7 @@ export function createStepContext(
   const ctx: StepContext = {
     loaded,
     signal: opts.signal,
-    cache: new EmbeddingCache(opts.cacheDir ?? path.join(loaded.dir, '.tldr', 'cache')),
+    cache: new EmbeddingCache(opts.cacheDir ?? defaultCacheDir(loaded.file)),
     executionProvider: opts.executionProvider,
     emit,
     log: (level, message, step) => emit({ type: 'log', level, message, step }),

@@ -1,7 +1,7 @@
 // "TLDR: New Experiment": asks for the names, writes a skeleton *.tldr.json and opens it; the
 // Setup tab then points out what to fill in.
 import * as vscode from 'vscode';
-import { newExperimentText } from '../../experiment';
+import { createExperimentFile, newExperimentText } from '../../experiment';
 import { VIEW_TYPE } from '../editor/provider';
 
 const list = (s: string) =>
@@ -46,14 +46,10 @@ export async function newExperiment(): Promise<void> {
   });
   if (!values) return;
   const file = vscode.Uri.joinPath(folder.uri, `${name.trim()}.tldr.json`);
-  try {
-    await vscode.workspace.fs.stat(file);
+  const text = newExperimentText(name.trim(), [...new Set(list(classes))], attr.trim(), [...new Set(list(values))]);
+  if (!(await createExperimentFile(file.fsPath, text))) {
     void vscode.window.showErrorMessage(`TLDR: ${vscode.workspace.asRelativePath(file)} already exists.`);
     return;
-  } catch {
-    // free: write it
   }
-  const text = newExperimentText(name.trim(), [...new Set(list(classes))], attr.trim(), [...new Set(list(values))]);
-  await vscode.workspace.fs.writeFile(file, Buffer.from(text, 'utf8'));
   await vscode.commands.executeCommand('vscode.openWith', file, VIEW_TYPE);
 }
