@@ -1,8 +1,8 @@
 // Output for the CLI: human-readable progress on stderr, or with --json one event per line
 // on stdout. Exit codes are shared by every command.
-import type { EngineEvent, SplitMetrics } from '../protocol/events';
+import type { EngineEvent, RunSummary } from '../protocol/events';
 import { STEP_TITLES } from '../protocol/events';
-import { metricsTable } from '../engine/api';
+import { metricsTable, selectionSummary } from '../engine/api';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, cancelled: 130 } as const;
 
@@ -48,9 +48,13 @@ export function eventPrinter(io: CliIo, json: boolean): (e: EngineEvent) => void
   };
 }
 
-export function printMetrics(io: CliIo, metrics: { val?: SplitMetrics; test?: SplitMetrics }): void {
+/** The per-group tables, how the candidate was chosen, and every warning of a run. */
+export function printRun(io: CliIo, summary: RunSummary): void {
   for (const split of ['val', 'test'] as const) {
-    const m = metrics[split];
+    const m = summary.metrics[split];
     if (m) io.stdout(`\n${split}\n${metricsTable(m)}\n`);
   }
+  const sel = selectionSummary(summary);
+  if (sel) io.stdout(`\n${sel}\n`);
+  for (const w of summary.warnings ?? []) io.stdout(`\nwarning (${w.code}): ${w.message} ${w.fix}\n`);
 }

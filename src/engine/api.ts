@@ -1,7 +1,7 @@
 // The engine's only door: the CLI, the worker process, src/llm and the benchmark call these and
 // nothing else of src/engine (ESLint's layer rules enforce it).
 import * as path from 'node:path';
-import type { RunRecord, RunSummary, SetupCheck, WordScore } from '../protocol/events';
+import type { RunRecord, RunSummary, SetupCheck, WordScores } from '../protocol/events';
 import type { RunDetails } from '../protocol/worker';
 import type { EngineOptions } from './options';
 import { runPipeline, scorePipeline } from './pipeline';
@@ -12,7 +12,7 @@ import { loadClipTokenizer } from './clip/tokenizer';
 
 export type { EngineOptions } from './options';
 export { PACKAGE_VERSION } from './versions';
-export { metricsTable } from './runs/report';
+export { metricsTable, selectionSummary } from './runs/report';
 
 /** The whole pipeline: encode, gap, projector, score, text set, retrain, evaluate, export. */
 export async function runExperiment(file: string, opts: EngineOptions = {}): Promise<RunSummary> {
@@ -20,7 +20,7 @@ export async function runExperiment(file: string, opts: EngineOptions = {}): Pro
 }
 
 /** Encode what scoring needs (cached) and score every word; the cache and the last scores are written. */
-export async function scoreWords(file: string, opts: EngineOptions = {}): Promise<WordScore[]> {
+export async function scoreWords(file: string, opts: EngineOptions = {}): Promise<WordScores> {
   return scorePipeline(file, opts);
 }
 
@@ -40,7 +40,7 @@ export function runDetails(runDir: string): RunDetails {
 }
 
 /** The word scores of the last `score` or run of this experiment (empty when none). */
-export function lastScores(file: string): WordScore[] {
+export function lastScores(file: string): WordScores | null {
   return readLastScores(file);
 }
 

@@ -2,8 +2,8 @@
 // score words -> text set -> retrain last layer (with model selection on val groups) ->
 // evaluate -> export. Each step returns its result and its part of the run record; this file
 // assembles the record. Test is never looked at before the evaluate step.
-import { STEP_IDS, type RunSummary, type WordScore } from '../protocol/events';
-import type { RunJson, RunStatus } from '../protocol/runRecord';
+import { STEP_IDS, type RunSummary, type WordScores } from '../protocol/events';
+import type { RunJson, RunStatus, RunWarning } from '../protocol/runRecord';
 import { loadExperiment, type LoadedExperiment } from '../experiment';
 import { InputError, isAbortError } from '../shared/errors';
 import type { EngineOptions } from './options';
@@ -13,13 +13,14 @@ import { encodeData, type EncodedData } from './steps/encodeData';
 import { computeGap, type Gap } from './steps/gap';
 import { fitProjectors, type Projectors } from './steps/projector';
 import { scoreWordsPerProjector, summarizeScores } from './steps/wordScores';
-import { buildTextSets } from './steps/textSets';
+import { prepareTextSide } from './steps/textSets';
 import { resolveRetrainConfig, retrainAndSelect } from './steps/retrain';
-import { evaluateHeads, hasGroups, headEvaluator } from './steps/evaluate';
+import { planSelection, pseudoGroups } from './steps/selection';
+import { evaluateHeads } from './steps/evaluate';
 import { exportRun } from './steps/exportRun';
 import { predict, type LinearHead } from './math/linearHead';
 import { collectWords } from './text/scoreWords';
-import { startRun, writeLastScores, type RunFolder } from './runs/store';
+import { lastChosenLambda, startRun, writeLastScores, type RunFolder } from './runs/store';
 
 /** What `run` and `score` share: the models, the encoded data, the gap and the projectors. */
 interface Prepared {
@@ -75,9 +76,15 @@ export async function runPipeline(file: string, opts: EngineOptions): Promise<Ru
   const loaded = loadExperiment(file);
   if (opts.seed !== undefined) loaded.experiment.settings.seed = opts.seed;
   const exp = loaded.experiment;
-  const retrain = resolveRetrainConfig(exp.settings.retrain);
+  const retrain = resolveRetrainConfig(exp.settings.retrain, exp.settings.ablations);
   const { folder, record: started } = await startRun(loaded);
   let record: RunJson = { ...started, settings: { ...exp.settings, retrain } };
+  const warnings: RunWarning[] = [];
+  const warn = (w: RunWarning, step: Parameters<StepContext['log']>[2]) => {
+    warnings.push(w);
+    record = { ...record, warnings };
+    ctx.log('warn', `${w.message} ${w.fix}`, step);
+  };
   const ctx = createStepContext(loaded, opts);
   ctx.emit({ type: 'run-start', runId: folder.id, runDir: folder.dir, experiment: loaded.file, steps: [...STEP_IDS] });
   const models: { classifier?: LoadedClassifier; clip?: LoadedClip } = {};
@@ -91,6 +98,16 @@ export async function runPipeline(file: string, opts: EngineOptions): Promise<Ru
       relu: projectors.relu,
     };
 
+    if (p.gap.source === 'train-class-prompts')
+      warn(
+        {
+          code: 'gap-from-training-images',
+          message: 'The modality gap was estimated from the training images and their class prompts, not from caption pairs.',
+          fix: 'For the reference estimate, add data.captions (image, caption) pairs, e.g. 1000 from COCO captions.',
+        },
+        'gap',
+      );
+
     const items = collectWords(exp);
     const scores = await ctx.step(
       'score-words',
@@ -99,29 +116,77 @@ export async function runPipeline(file: string, opts: EngineOptions): Promise<Ru
     );
     const text = await ctx.step(
       'text-set',
-      () => buildTextSets(ctx, items, scores, p.clip, projectors, retrain, dims.D),
+      () => prepareTextSide(ctx, items, scores, p.clip, projectors, dims.D, retrain.templateAugmentation),
       (t) => {
-        const g = t.sets[0].groups.map((g) => `${exp.task.classes[g.label]}/${exp.task.spurious.values[g.spurious]}: ${g.pairs}`);
-        return `${g.join(', ')} pairs x ${t.templates} templates`;
+        const a = t.accepted[t.usable.indexOf(true)];
+        const sizes = exp.task.classes.flatMap((c, i) =>
+          exp.task.spurious.values.map((v, j) => `${c}/${v}: ${a.targets[i].length * a.spurious[j].length}`),
+        );
+        return `${sizes.join(', ')} pairs x ${t.templates} templates`;
       },
     );
     record = { ...record, counts: { ...record.counts!, promptsEncoded: text.promptsEncoded, words: items.length } };
 
-    const evaluate = headEvaluator(ctx, data, dims.D);
-    const valGroups = hasGroups(data.val) ? data.val : undefined;
     const chosen = await ctx.step(
       'retrain',
-      () => retrainAndSelect(ctx, text.sets, projectors, retrain, valGroups, evaluate, dims),
-      (c) => `lambda ${c.lambda}, weight decay ${c.weightDecay}`,
+      async () => {
+        // CLIP's spurious values for val: the selection's groups when val has none, and a check of CLIP when it has
+        const protos = data.val?.clip && data.val.labels.every((y) => y >= 0) ? await text.spuriousPrototypes() : undefined;
+        const pseudo =
+          protos && data.val ? pseudoGroups(data.val, dims.d, protos.prototypes, protos.words, exp.task.spurious.values) : undefined;
+        if (pseudo?.record.agreement !== undefined)
+          ctx.log(
+            'info',
+            `pseudo-groups agree with val's spurious labels on ${(pseudo.record.agreement * 100).toFixed(1)}% of rows`,
+            'retrain',
+          );
+        const empty = pseudo?.record.counts.filter((c) => c.n === 0) ?? [];
+        if (empty.length)
+          warn(
+            {
+              code: 'pseudo-groups-degenerate',
+              message: `CLIP gave no val image the spurious value ${empty.map((c) => `"${c.value}"`).join(', ')}.`,
+              fix: 'Check task.spuriousAnchors and the spurious words of that value (score them), or add spurious labels to val.',
+            },
+            'retrain',
+          );
+        const plan = planSelection(exp, data.val, pseudo);
+        const result = await retrainAndSelect(ctx, text, projectors, retrain, data.val, plan, dims);
+        return { ...result, pseudo, selection: { ...result.selection, ...(pseudo ? { pseudoLabels: pseudo.record } : {}) } };
+      },
+      (c) => `lambda ${c.lambda}, weight decay ${c.weightDecay} (${c.selection.mode})`,
     );
     record = { ...record, selection: chosen.selection };
+    if (chosen.selection.mode === 'none' && projectors.candidates.length * retrain.weightDecay.length > 1)
+      warn(
+        {
+          code: 'no-selection',
+          message: `No model selection: ${chosen.selection.reason}.`,
+          fix: 'Give the experiment a val split with class labels (spurious labels are optional).',
+        },
+        'retrain',
+      );
+    if (chosen.collapse)
+      warn(
+        {
+          code: 'collapsed-head',
+          message: `The retrained head collapsed: ${chosen.collapse} on val.`,
+          fix:
+            retrain.preset === 'reference'
+              ? 'Use "preset": "converge" (the default), or add words so the reference preset has more pairs to learn from.'
+              : 'Add words (several per class and spurious value pass validation?), raise settings.retrain.epochs, or widen settings.lambda.',
+        },
+        'retrain',
+      );
 
-    const metrics = await ctx.step('evaluate', () => evaluateHeads(ctx, data, { erm: p.erm, tldr: chosen.head }, evaluate, dims.D));
-    record = { ...record, metrics };
+    const evaluation = await ctx.step('evaluate', () =>
+      evaluateHeads(ctx, data, { erm: p.erm, tldr: chosen.head }, p.clip, chosen.pseudo, dims.D),
+    );
+    record = { ...record, metrics: evaluation.metrics, ...(evaluation.dfr ? { dfr: evaluation.dfr } : {}) };
 
     const chosenScores = scores[chosen.candidate];
-    ctx.emit({ type: 'scores', scores: chosenScores });
-    await saveScores(ctx, loaded, chosenScores);
+    ctx.emit({ type: 'scores', scores: chosenScores, lambda: chosen.lambda });
+    await saveScores(ctx, loaded, { lambda: chosen.lambda, scores: chosenScores });
     const exported = await ctx.step('export', () =>
       exportRun(
         folder,
@@ -159,17 +224,33 @@ async function finish(
   error?: string,
 ): Promise<RunSummary> {
   await folder.save({ ...record, status, finishedAt: new Date().toISOString(), timings: ctx.timings, ...(error ? { error } : {}) });
-  const summary: RunSummary = { runId: folder.id, runDir: folder.dir, status, metrics: record.metrics ?? {}, error };
+  const summary: RunSummary = {
+    runId: folder.id,
+    runDir: folder.dir,
+    status,
+    metrics: record.metrics ?? {},
+    ...(record.selection ? { selection: record.selection } : {}),
+    ...(record.warnings?.length ? { warnings: record.warnings } : {}),
+    ...(error ? { error } : {}),
+  };
   if (status === 'cancelled') ctx.log('warn', 'run cancelled');
   opts.onEvent?.({ type: 'result', summary });
   return summary;
 }
 
-export async function scorePipeline(file: string, opts: EngineOptions): Promise<WordScore[]> {
+export async function scorePipeline(file: string, opts: EngineOptions): Promise<WordScores> {
   const loaded = loadExperiment(file);
-  // one projector (the first lambda) is enough to score
-  loaded.experiment.settings.lambda = loaded.experiment.settings.lambda.slice(0, 1);
+  // one projector is enough to score: the lambda the last run chose, while it is still a candidate
+  const grid = loaded.experiment.settings.lambda;
+  const last = lastChosenLambda(loaded.file);
+  const lambda = last !== undefined && grid.includes(last) ? last : grid[Math.floor((grid.length - 1) / 2)];
+  loaded.experiment.settings.lambda = [lambda];
   const ctx = createStepContext(loaded, opts);
+  ctx.log(
+    'info',
+    `scoring at lambda ${lambda} (${last !== undefined && grid.includes(last) ? 'chosen by the last run' : 'the middle of settings.lambda; a run chooses its own'})`,
+    'score-words',
+  );
   const models: { classifier?: LoadedClassifier; clip?: LoadedClip } = {};
   try {
     const p = await prepare(ctx, models);
@@ -178,16 +259,16 @@ export async function scorePipeline(file: string, opts: EngineOptions): Promise<
       () => scoreWordsPerProjector(ctx, collectWords(loaded.experiment), p.clip, p.erm, p.projectors, p.dims.D),
       (s) => summarizeScores(s[0]),
     );
-    ctx.emit({ type: 'scores', scores });
-    await saveScores(ctx, loaded, scores);
-    return scores;
+    ctx.emit({ type: 'scores', scores, lambda });
+    await saveScores(ctx, loaded, { lambda, scores });
+    return { lambda, scores };
   } finally {
     await release(models);
   }
 }
 
 /** The last scores are a convenience for the editor: failing to keep them never fails the run. */
-async function saveScores(ctx: StepContext, loaded: LoadedExperiment, scores: WordScore[]): Promise<void> {
+async function saveScores(ctx: StepContext, loaded: LoadedExperiment, scores: WordScores): Promise<void> {
   try {
     await writeLastScores(loaded.file, scores);
   } catch (err) {

@@ -106,23 +106,39 @@ export const dataSchema = z
   })
   .strict();
 
+/** The default projector lambda candidates (see docs/architecture.md for the measurements behind them). */
+export const DEFAULT_LAMBDA_GRID = [1, 5, 20, 50, 200, 1000] as const;
+
 export const retrainSchema = z
   .object({
     preset: z
       .enum(['converge', 'reference'])
       .default('converge')
-      .describe('converge: full-batch-like training to convergence; reference: one AdamW epoch, lr 1e-4, batch 128'),
+      .describe(
+        "converge: group-balanced draws for many epochs, to convergence (works with a few hundred word pairs); reference: the official script's optimiser (AdamW, lr 1e-4, weight decay 1e-4, batch 128, groups downsampled to the smallest) for the number of steps its one epoch over the official Waterbirds lists takes (about 1250), however small your word lists are",
+      ),
     optimizer: z.enum(['adamw', 'sgd']).default('adamw'),
     lr: z.number().positive().default(1e-3),
     weightDecay: z
       .array(z.number().nonnegative())
       .min(1)
       .default([0, 1e-4, 1e-3, 1e-2])
-      .describe('candidates; chosen on val groups when val has them'),
+      .describe('candidates, chosen with settings.selection'),
     batchSize: z.number().int().positive().default(128),
     epochs: z.number().int().positive().default(100),
     examplesPerEpoch: z.number().int().positive().default(4096).describe('group-balanced examples drawn per epoch'),
     templateAugmentation: z.boolean().default(true),
+  })
+  .strict();
+
+/** How a candidate (projector lambda x weight decay) is chosen on the val split. */
+export const SELECTION_MODES = ['auto', 'val-groups', 'pseudo-groups', 'class-balanced', 'worst-class'] as const;
+
+export const ablationsSchema = z
+  .object({
+    noGapConstraint: z.boolean().default(false).describe('fit the projector as plain ridge regression, without G W = 0'),
+    noWordFilter: z.boolean().default(false).describe('train on every word, also those that fail validation (scores are still reported)'),
+    noTemplates: z.boolean().default(false).describe('embed words with the neutral prompt only, not the 80 templates'),
   })
   .strict();
 
@@ -132,8 +148,17 @@ export const settingsSchema = z
     lambda: z
       .array(z.number().positive())
       .min(1)
-      .default([50])
-      .describe('projector ridge lambda candidates; chosen on val groups when val has them'),
+      .default([...DEFAULT_LAMBDA_GRID])
+      .describe('projector ridge lambda candidates, chosen with settings.selection'),
+    selection: z
+      .enum(SELECTION_MODES)
+      .default('auto')
+      .describe(
+        'how lambda and weight decay are chosen on val: val-groups (worst-group accuracy, needs spurious labels on every val row), pseudo-groups (worst-group accuracy over groups whose spurious value CLIP assigns from the spurious anchors and words; needs class labels only), class-balanced (mean per-class accuracy), worst-class (lowest per-class accuracy); auto = val-groups when every val row has a spurious label, otherwise pseudo-groups',
+      ),
+    ablations: ablationsSchema
+      .default(() => ablationsSchema.parse({}))
+      .describe('switches that turn off parts of the method, for research'),
     relu: z
       .enum(['auto', 'on', 'off'])
       .default('auto')

@@ -1,6 +1,6 @@
 // The one typed event stream every engine step reports through. The CLI prints it,
 // the worker forwards it over JSON-RPC, the extension turns it into logs and progress.
-import type { RunMetrics, RunStatus } from './runRecord';
+import type { RunJson, RunMetrics, RunStatus, RunWarning } from './runRecord';
 
 export const STEP_IDS = ['encode-images', 'gap', 'projector', 'score-words', 'text-set', 'retrain', 'evaluate', 'export'] as const;
 export type StepId = (typeof STEP_IDS)[number];
@@ -46,6 +46,9 @@ export interface RunSummary {
   runDir: string;
   status: RunStatus;
   metrics: RunMetrics;
+  /** how the candidate was chosen (absent when the run stopped before) */
+  selection?: RunJson['selection'];
+  warnings?: RunWarning[];
   error?: string;
 }
 
@@ -55,7 +58,7 @@ export type EngineEvent =
   | { type: 'progress'; step: StepId; done: number; total: number; message?: string }
   | { type: 'step-end'; step: StepId; status: 'done' | 'skipped'; seconds: number; detail?: string }
   | { type: 'log'; level: LogLevel; message: string; step?: StepId }
-  | { type: 'scores'; scores: WordScore[] }
+  | { type: 'scores'; scores: WordScore[]; lambda: number }
   | { type: 'result'; summary: RunSummary };
 
 export type EventSink = (event: EngineEvent) => void;
@@ -66,6 +69,12 @@ export interface SetupCheck {
   label: string;
   status: 'ok' | 'warn' | 'error';
   message: string;
+}
+
+/** Word scores and the projector lambda their logit margins used. */
+export interface WordScores {
+  lambda: number;
+  scores: WordScore[];
 }
 
 /** A past run as the tree view lists it (read from `.tldr/runs/<id>/run.json`). */

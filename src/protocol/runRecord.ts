@@ -9,15 +9,27 @@ export type GroupMetric = z.infer<typeof groupMetricSchema>;
 export const headMetricsSchema = z.object({
   groups: z.array(groupMetricSchema),
   worstGroup: z.number(),
-  /** weighted by the train split's group shares, as the reference */
+  /** group accuracies weighted by the train split's group shares (as the reference), or by the split's own when train has no spurious labels */
   average: z.number(),
+  averageOver: z.enum(['train-mix', 'split-mix']).default('train-mix'),
   classBalanced: z.number(),
   /** plain accuracy over the split's own mix */
   overall: z.number(),
 });
 export type HeadMetrics = z.infer<typeof headMetricsSchema>;
 
-export const splitMetricsSchema = z.object({ erm: headMetricsSchema, tldr: headMetricsSchema, dfr: headMetricsSchema.optional() });
+/** Which val groups the DFR reference was fit on. */
+export const DFR_GROUPINGS = ['val-groups', 'pseudo-groups'] as const;
+
+export const splitMetricsSchema = z.object({
+  erm: headMetricsSchema,
+  tldr: headMetricsSchema,
+  /** fit on val, so reported on test only */
+  dfr: headMetricsSchema.optional(),
+  dfrGroups: z.enum(DFR_GROUPINGS).optional(),
+  /** CLIP zero-shot with the class anchor prompts on the split's images */
+  clipZeroShot: headMetricsSchema.optional(),
+});
 export type SplitMetrics = z.infer<typeof splitMetricsSchema>;
 
 export const runMetricsSchema = z.object({ val: splitMetricsSchema.optional(), test: splitMetricsSchema.optional() });
@@ -38,6 +50,8 @@ const retrainResolvedSchema = z.object({
   batchSize: z.number(),
   epochs: z.number(),
   examplesPerEpoch: z.number(),
+  /** reference preset: optimiser steps in all (the official epoch's), drawn as repeated downsampled passes */
+  steps: z.number().optional(),
   sampling: z.enum(['balanced-with-replacement', 'downsample']),
   templateAugmentation: z.boolean(),
   weightDecay: z.array(z.number()),
@@ -48,6 +62,8 @@ export type RetrainResolved = z.infer<typeof retrainResolvedSchema>;
 export const runSettingsSchema = z.object({
   seed: z.number(),
   lambda: z.array(z.number()),
+  selection: z.enum(['auto', 'val-groups', 'pseudo-groups', 'class-balanced', 'worst-class']),
+  ablations: z.object({ noGapConstraint: z.boolean(), noWordFilter: z.boolean(), noTemplates: z.boolean() }),
   relu: z.enum(['auto', 'on', 'off']),
   normalize: z.enum(['none', 'clip']),
   templates: z.enum(['openai80', 'neutral']),
@@ -69,12 +85,62 @@ export const runCountsSchema = z.object({
 
 export const gapRecordSchema = z.object({ source: z.enum(['captions', 'train-class-prompts']), pairs: z.number(), norm: z.number() });
 
+export const SELECTION_USED = ['val-groups', 'pseudo-groups', 'class-balanced', 'worst-class', 'none'] as const;
+export type SelectionUsed = (typeof SELECTION_USED)[number];
+
+export const pseudoLabelRecordSchema = z.object({
+  /** val rows given each spurious value by CLIP zero-shot */
+  counts: z.array(z.object({ value: z.string(), n: z.number() })),
+  /** when val has true spurious labels: the share of rows whose pseudo-label is right, overall and per true value */
+  agreement: z.number().optional(),
+  perValue: z.array(z.object({ value: z.string(), n: z.number(), agreement: z.number() })).optional(),
+  /** how each value's prototype was built */
+  prototypes: z.array(z.object({ value: z.string(), words: z.number() })),
+});
+export type PseudoLabelRecord = z.infer<typeof pseudoLabelRecordSchema>;
+
 export const selectionRecordSchema = z.object({
+  /** what settings.selection asked for and what ran (auto resolves to one of the others) */
+  requested: z.string(),
+  mode: z.enum(SELECTION_USED),
+  /** why this mode ran, in words */
+  reason: z.string(),
+  /** the val score that chose, in words, e.g. "val worst pseudo-group accuracy" */
   on: z.string(),
   candidates: z.array(
-    z.object({ lambda: z.number(), weightDecay: z.number(), valWorstGroup: z.number().optional(), finalLoss: z.number().optional() }),
+    z.object({
+      lambda: z.number(),
+      weightDecay: z.number(),
+      /** the selection score on val */
+      valScore: z.number().optional(),
+      /** worst-group accuracy on val with true groups, when val has them (reported, not used unless mode is val-groups) */
+      valWorstGroup: z.number().optional(),
+      finalLoss: z.number().optional(),
+      collapsed: z.boolean().optional(),
+    }),
   ),
   chosen: z.object({ lambda: z.number(), weightDecay: z.number() }),
+  pseudoLabels: pseudoLabelRecordSchema.optional(),
+});
+
+export const runWarningSchema = z.object({
+  code: z.enum(['collapsed-head', 'gap-from-training-images', 'no-selection', 'pseudo-groups-degenerate']),
+  message: z.string(),
+  /** what to change */
+  fix: z.string(),
+});
+export type RunWarning = z.infer<typeof runWarningSchema>;
+
+export const dfrRecordSchema = z.object({
+  groups: z.enum(DFR_GROUPINGS),
+  chosenC: z.number(),
+  cGrid: z.array(z.number()),
+  tuning: z.array(z.object({ C: z.number(), heldoutWorstGroup: z.number(), nonZeroWeights: z.number() })),
+  scaler: z.enum(['train', 'val']),
+  finalSubsets: z.number(),
+  subsetSize: z.number(),
+  nonZeroWeights: z.number(),
+  converged: z.boolean(),
 });
 
 export const runJsonSchema = z.object({
@@ -97,6 +163,8 @@ export const runJsonSchema = z.object({
   gap: gapRecordSchema.optional(),
   relu: z.boolean().optional(),
   selection: selectionRecordSchema.optional(),
+  dfr: dfrRecordSchema.optional(),
+  warnings: z.array(runWarningSchema).optional(),
   modelHashes: z.record(z.string(), z.string()).optional(),
   metrics: runMetricsSchema.optional(),
   artifacts: z.array(z.string()).optional(),

@@ -130,7 +130,8 @@ export type JobView = z.infer<typeof jobViewSchema>;
 export const hostToWebviewSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('document'), doc: docStateSchema }),
   z.object({ type: z.literal('context'), trusted: z.boolean() }),
-  z.object({ type: z.literal('scores'), scores: z.array(wordScoreSchema) }),
+  /** lambda: the projector the logit margins used (a run's chosen one, or the one `score` picked) */
+  z.object({ type: z.literal('scores'), scores: z.array(wordScoreSchema), lambda: z.number().optional() }),
   z.object({ type: z.literal('job'), job: jobViewSchema.nullable() }),
   z.object({ type: z.literal('setup'), checks: z.array(setupCheckSchema).nullable(), error: z.string().optional() }),
   z.object({ type: z.literal('results'), result: resultViewSchema.nullable() }),

@@ -3,7 +3,7 @@
 // worker streams the job's engine events as `$/progress` on it; cancelling the request's
 // CancellationToken aborts the job in the worker.
 import { ProgressType, RequestType } from 'vscode-jsonrpc';
-import type { EngineEvent, RunRecord, RunSummary, SetupCheck, WordListKind, WordScore } from './events';
+import type { EngineEvent, RunRecord, RunSummary, SetupCheck, WordListKind, WordScores } from './events';
 
 export interface EngineSettings {
   /** absolute folder for the embedding cache; undefined = the engine default (.tldr/cache beside the experiment) */
@@ -75,11 +75,11 @@ export const WorkerErrorCode = {
 
 export const engineProgress = new ProgressType<EngineEvent>();
 
-export const scoreRequest = new RequestType<FileParams & JobParams, WordScore[], void>('score');
+export const scoreRequest = new RequestType<FileParams & JobParams, WordScores, void>('score');
 export const runRequest = new RequestType<FileParams & JobParams, RunSummary, void>('run');
 export const createDemoRequest = new RequestType<CreateDemoParams, string, void>('createDemo');
 export const generateWordsRequest = new RequestType<GenerateWordsParams, GeneratedWords, void>('generateWords');
 export const checkSetupRequest = new RequestType<FileParams, SetupCheck[], void>('checkSetup');
 export const listRunsRequest = new RequestType<FileParams, RunRecord[], void>('listRuns');
 export const runDetailsRequest = new RequestType<RunDirParams, RunDetails, void>('runDetails');
-export const lastScoresRequest = new RequestType<FileParams, WordScore[], void>('lastScores');
+export const lastScoresRequest = new RequestType<FileParams, WordScores | null, void>('lastScores');

@@ -12,7 +12,7 @@ import { writeVisionModel } from '../helpers/onnxBuild';
 import { readSafetensors } from '../../src/engine/io/safetensors';
 import { prepareClassifier } from '../../src/engine/onnx';
 import type { EngineEvent } from '../../src/protocol/events';
-import { lastScores } from '../../src/engine/api';
+import { lastScores, listRuns, runDetails } from '../../src/engine/api';
 
 const cli = path.join(repoRoot, 'dist', 'cli.js');
 let dir: string;
@@ -100,10 +100,10 @@ test('run: the whole pipeline, run folder contract, drop-in debiased model; a se
   })();
 });
 
-test('score: the known-bad demo words fail, good ones pass', () => {
+test('score: the known-bad demo words fail, good ones pass', async () => {
   const r = run(['score', exp, '--json']);
   assert.equal(r.code, 0, r.stderr);
-  const scores = (r.events.find((e) => e.type === 'scores') as Extract<EngineEvent, { type: 'scores' }>).scores;
+  const { scores, lambda } = r.events.find((e) => e.type === 'scores') as Extract<EngineEvent, { type: 'scores' }>;
   const find = (group: string, text: string) => scores.find((s) => s.group === group && s.text === text)!;
   assert.equal(find('landbird', 'Sparrow').pass, true);
   assert.equal(find('landbird', 'MALLARD').pass, false, 'a water bird listed as a land bird');
@@ -116,7 +116,9 @@ test('score: the known-bad demo words fail, good ones pass', () => {
   );
   const human = run(['score', exp]);
   assert.match(human.stdout, /FAIL .*MALLARD/);
-  assert.deepEqual(lastScores(exp), scores, 'the editor reloads the last scores (the run store keeps them)');
+  assert.deepEqual(lastScores(exp), { lambda, scores }, 'the editor reloads the last scores (the run store keeps them)');
+  const newest = (await listRuns(exp)).find((x) => x.status === 'succeeded')!;
+  assert.equal(lambda, runDetails(newest.runDir).summary!.selection!.chosen.lambda, 'score uses the lambda the last run chose');
 });
 
 test('bad input: invalid experiment JSON names the JSON path; exit code 2', () => {

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createDemo, runExperiment } from '../../engine/api';
 import type { RunSummary } from '../../protocol/events';
-import { EXIT, eventPrinter, printMetrics, type CliIo } from '../io';
+import { EXIT, eventPrinter, printRun, type CliIo } from '../io';
 
 export const DEMO_USAGE = `Usage: tldr-debias demo [--out DIR] [--seeds N] [--json]
 
@@ -18,14 +18,15 @@ classifier that leans on the background) into DIR (default ./tldr-demo) and runs
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));
 
-export function worstGroupSummary(
-  runs: RunSummary[],
-): Record<'erm' | 'tldr' | 'dfr', { mean: number; sd: number; values: number[] } | undefined> {
-  const pick = (h: 'erm' | 'tldr' | 'dfr') => {
+const HEADS = ['erm', 'tldr', 'dfr', 'clipZeroShot'] as const;
+type Head = (typeof HEADS)[number];
+
+export function worstGroupSummary(runs: RunSummary[]): Record<Head, { mean: number; sd: number; values: number[] } | undefined> {
+  const pick = (h: Head) => {
     const values = runs.map((r) => r.metrics.test?.[h]?.worstGroup).filter((v): v is number => v !== undefined);
     return values.length ? { mean: mean(values), sd: sd(values), values } : undefined;
   };
-  return { erm: pick('erm'), tldr: pick('tldr'), dfr: pick('dfr') };
+  return Object.fromEntries(HEADS.map((h) => [h, pick(h)])) as Record<Head, ReturnType<typeof pick>>;
 }
 
 export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
@@ -56,17 +57,21 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
         experiment: file,
         seconds,
         worstGroup: worst,
-        runs: runs.map((r) => ({ runId: r.runId, runDir: r.runDir, metrics: r.metrics })),
+        runs: runs.map((r) => ({ runId: r.runId, runDir: r.runDir, metrics: r.metrics, selection: r.selection, warnings: r.warnings })),
       }) + '\n',
     );
     return EXIT.ok;
   }
-  printMetrics(io, runs[runs.length - 1].metrics);
+  printRun(io, runs[runs.length - 1]);
   const fmt = (w?: { mean: number; sd: number }) =>
     w ? `${(w.mean * 100).toFixed(1)}%${seeds > 1 ? ` ± ${(w.sd * 100).toFixed(1)}` : ''}` : '–';
+  const dfrGroups = runs.at(-1)?.metrics.test?.dfrGroups;
   io.stdout(
-    `\nTest worst-group accuracy${seeds > 1 ? ` (mean of ${seeds} seeds)` : ''}: ERM ${fmt(worst.erm)}, TLDR ${fmt(worst.tldr)}, DFR ${fmt(worst.dfr)}\n`,
+    `\nTest worst-group accuracy${seeds > 1 ? ` (mean of ${seeds} seeds)` : ''}: ERM ${fmt(worst.erm)}, TLDR ${fmt(worst.tldr)}, DFR${dfrGroups === 'pseudo-groups' ? ' (pseudo-groups)' : ''} ${fmt(worst.dfr)}, CLIP zero-shot ${fmt(worst.clipZeroShot)}\n`,
   );
+  const chosen = runs.map((r) => r.selection?.chosen).filter((c) => !!c);
+  if (chosen.length)
+    io.stdout(`Chosen per seed (lambda, weight decay): ${chosen.map((c) => `(${c.lambda}, ${c.weightDecay})`).join(', ')}\n`);
   io.stdout(`Experiment: ${file}\nLast run: ${runs[runs.length - 1].runDir}\nTotal time: ${seconds.toFixed(1)} s\n`);
   return EXIT.ok;
 }

@@ -1,7 +1,7 @@
 // `tldr-debias run EXP [--json]`: the whole pipeline; prints the per-group table.
 import { parseArgs } from 'node:util';
 import { runExperiment } from '../../engine/api';
-import { EXIT, eventPrinter, printMetrics, type CliIo } from '../io';
+import { EXIT, eventPrinter, printRun, type CliIo } from '../io';
 
 export const RUN_USAGE = `Usage: tldr-debias run EXP [--json]
 
@@ -20,7 +20,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   if (positionals.length !== 1) return (io.stderr(RUN_USAGE), EXIT.usage);
   const summary = await runExperiment(positionals[0], { onEvent: eventPrinter(io, !!values.json), signal: io.signal });
   if (!values.json) {
-    printMetrics(io, summary.metrics);
+    printRun(io, summary);
     io.stdout(`\nrun ${summary.status}: ${summary.runDir}\n`);
   }
   return summary.status === 'succeeded' ? EXIT.ok : summary.status === 'cancelled' ? EXIT.cancelled : EXIT.failed;

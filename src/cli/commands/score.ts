@@ -39,7 +39,7 @@ export async function scoreCommand(argv: string[], io: CliIo): Promise<number> {
   });
   if (values.help) return (io.stdout(SCORE_USAGE), EXIT.ok);
   if (positionals.length !== 1) return (io.stderr(SCORE_USAGE), EXIT.usage);
-  const scores = await scoreWords(positionals[0], { onEvent: eventPrinter(io, !!values.json), signal: io.signal });
-  if (!values.json) io.stdout(formatScores(scores));
+  const { lambda, scores } = await scoreWords(positionals[0], { onEvent: eventPrinter(io, !!values.json), signal: io.signal });
+  if (!values.json) io.stdout(`Logit margins with the projector at lambda ${lambda}.\n${formatScores(scores)}`);
   return EXIT.ok;
 }

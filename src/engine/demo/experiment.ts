@@ -100,6 +100,7 @@ export async function writeDemoExperiment(dir: string, opts: Pick<EngineOptions,
   });
   log(`demo world: ${result.written} images written, ${result.skipped} already there`);
   const file = path.join(dir, DEMO_FILE);
-  if (!(await createExperimentFile(file, JSON.stringify(demoExperiment(preprocessing), null, 2) + '\n'))) log(`${file} exists: kept as it is`);
+  if (!(await createExperimentFile(file, JSON.stringify(demoExperiment(preprocessing), null, 2) + '\n')))
+    log(`${file} exists: kept as it is`);
   return file;
 }

@@ -69,6 +69,7 @@ export function headMetrics(
   let worst = Infinity;
   let weighted = 0,
     weightSum = 0;
+  let averageOver: HeadMetrics['averageOver'] = trainGroupCounts ? 'train-mix' : 'split-mix';
   for (let c = 0; c < C; c++) {
     for (let s = 0; s < S; s++) {
       const g = c * S + s;
@@ -83,6 +84,7 @@ export function headMetrics(
   }
   if (weightSum === 0) {
     // no train weight on any present group: the split's own mix
+    averageOver = 'split-mix';
     weighted = 0;
     for (let g = 0; g < C * S; g++) {
       weighted += correct[g];
@@ -101,6 +103,7 @@ export function headMetrics(
     groups,
     worstGroup: worst === Infinity ? NaN : worst,
     average: weightSum > 0 ? weighted / weightSum : NaN,
+    averageOver,
     classBalanced: present > 0 ? cb / present : NaN,
     overall: n > 0 ? allCorrect / n : NaN,
   };

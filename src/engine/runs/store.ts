@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import type { RunRecord, RunSummary, WordScore } from '../../protocol/events';
+import type { RunRecord, RunSummary, WordScores } from '../../protocol/events';
 import { ARTIFACTS, headlineSplit, runJsonSchema, type RunJson } from '../../protocol/runRecord';
 import type { RunDetails } from '../../protocol/worker';
 import { wordScoreSchema } from '../../protocol/webview';
@@ -123,25 +123,51 @@ export function readRun(runDir: string): RunDetails {
   const run = readRunJson(runDir);
   const status = run && effectiveStatus(run);
   const summary: RunSummary | null =
-    run && status ? { runId: run.runId, runDir, status, metrics: run.metrics ?? {}, ...(run.error ? { error: run.error } : {}) } : null;
+    run && status
+      ? {
+          runId: run.runId,
+          runDir,
+          status,
+          metrics: run.metrics ?? {},
+          ...(run.selection ? { selection: run.selection } : {}),
+          ...(run.warnings?.length ? { warnings: run.warnings } : {}),
+          ...(run.error ? { error: run.error } : {}),
+        }
+      : null;
   const at = (name: string) => (fs.existsSync(path.join(runDir, name)) ? path.join(runDir, name) : undefined);
   const reportPath = at(ARTIFACTS.report);
   const modelPath = at(ARTIFACTS.model);
   return { summary, ...(reportPath ? { reportPath } : {}), ...(modelPath ? { modelPath } : {}) };
 }
 
-const savedScoresSchema = z.object({ scores: z.array(wordScoreSchema) });
+const savedScoresSchema = z.object({ lambda: z.number(), scores: z.array(wordScoreSchema) });
 
 /** The scores the engine saved last for this experiment (none when missing or from another version). */
-export function readLastScores(file: string): WordScore[] {
+export function readLastScores(file: string): WordScores | null {
   try {
     const parsed = savedScoresSchema.safeParse(JSON.parse(fs.readFileSync(scoresPath(file), 'utf8')));
-    return parsed.success ? parsed.data.scores : [];
+    return parsed.success ? parsed.data : null;
   } catch {
-    return [];
+    return null;
   }
 }
 
-export async function writeLastScores(file: string, scores: WordScore[]): Promise<void> {
-  await writeJsonAtomic(scoresPath(file), { experiment: path.resolve(file), scoredAt: new Date().toISOString(), scores });
+export async function writeLastScores(file: string, scores: WordScores): Promise<void> {
+  await writeJsonAtomic(scoresPath(file), { experiment: path.resolve(file), scoredAt: new Date().toISOString(), ...scores });
+}
+
+/** The lambda the newest successful run of this experiment chose. */
+export function lastChosenLambda(file: string): number | undefined {
+  const abs = path.resolve(file);
+  let names: string[];
+  try {
+    names = fs.readdirSync(runsDir(abs));
+  } catch {
+    return undefined;
+  }
+  const runs = names
+    .map((n) => readRunJson(path.join(runsDir(abs), n)))
+    .filter((r): r is RunJson => !!r && r.experiment === abs && r.status === 'succeeded' && !!r.selection)
+    .sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+  return runs[0]?.selection?.chosen.lambda;
 }

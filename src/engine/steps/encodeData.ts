@@ -13,7 +13,7 @@ export interface SplitData {
   name: 'train' | 'val' | 'test';
   n: number;
   features: Float32Array;
-  /** CLIP image embeddings (train only) */
+  /** CLIP image embeddings (absent for precomputed val/test embeddings without them) */
   clip?: Float32Array;
   /** class index per row, -1 when unknown */
   labels: Int32Array;
@@ -58,7 +58,9 @@ async function readEmbeddingSource(
     name,
     n,
     features: Float32Array.from(toFloat64(features)),
-    clip: needClip && clip ? Float32Array.from(toFloat64(clip)) : undefined,
+    // val and test use CLIP embeddings when given (pseudo-groups, the zero-shot baseline)
+    clip:
+      clip && clip.shape[0] === n && (dims.d === undefined || clip.shape[1] === dims.d) ? Float32Array.from(toFloat64(clip)) : undefined,
     labels: asInt(tensors.labels, n, file, 'labels'),
     spurious: asInt(tensors.spurious, n, file, 'spurious'),
   };
@@ -114,7 +116,8 @@ export async function encodeData(ctx: StepContext, encoders: { classifier: Image
       });
       continue;
     }
-    const encs = name === 'train' ? [encoders.classifier, encoders.clip] : [encoders.classifier];
+    // every split gets both: train for the projector, val for pseudo-groups, test for the CLIP zero-shot baseline
+    const encs = [encoders.classifier, encoders.clip];
     const [features, clip] = await run(
       records.map((r) => r.path),
       encs,

@@ -1,70 +1,103 @@
-// Step "evaluate": per-group accuracy of the ERM head (the model as given), the TLDR head and a
-// DFR reference on val and test. DFR is fit on val, so only test judges it.
-import type { HeadMetrics, RunMetrics, SplitMetrics } from '../../protocol/runRecord';
-import { fitLogisticRegression, predict, type LinearHead } from '../math/linearHead';
+// Step "evaluate": per-group accuracy of the ERM head (the model as given), the TLDR head, the
+// DFR reference and CLIP zero-shot with the class anchors, on val and test. DFR is fit on val,
+// on its true groups when it has them, otherwise on CLIP's pseudo-groups; only test judges it.
+import type { HeadMetrics, RunJson, RunMetrics, SplitMetrics } from '../../protocol/runRecord';
+import { predict, type LinearHead } from '../math/linearHead';
 import { groupCounts, headMetrics } from '../math/metrics';
-import { createRng, deriveSeed, shuffle } from '../math/rng';
+import { fitDfrReference } from '../math/dfr';
+import { prototype, zeroShotPredict } from '../math/zeroShot';
+import { embedPrompts } from '../text/embedPrompts';
 import type { StepContext } from './context';
 import type { EncodedData, SplitData } from './encodeData';
-
-/** Metrics of a head on a split, with averages weighted by the train split's group shares. */
-export type HeadEvaluator = (head: LinearHead, split: SplitData) => HeadMetrics;
+import type { LoadedClip } from './models';
+import type { PseudoGroups } from './selection';
 
 /** Every row has a class and a spurious label: the split can be grouped. */
 export const hasGroups = (s?: SplitData): s is SplitData =>
   !!s && s.n > 0 && s.labels.every((y) => y >= 0) && s.spurious.every((v) => v >= 0);
 
-export function headEvaluator(ctx: StepContext, data: EncodedData, D: number): HeadEvaluator {
-  const { task } = ctx.loaded.experiment;
-  const trainCounts = hasGroups(data.train)
-    ? groupCounts(data.train.labels, data.train.spurious, task.classes.length, task.spurious.values.length)
-    : null;
-  return (head, split) => {
-    const pred = predict(head.weight, head.bias, split.features, split.n, D, task.classes.length);
-    return headMetrics(pred, split.labels, split.spurious, task.classes, task.spurious.values, trainCounts);
-  };
-}
-
-/** DFR reference: logistic regression on the val features, groups downsampled to the smallest. */
-async function fitDfr(ctx: StepContext, val: SplitData, D: number): Promise<LinearHead> {
-  const { task, settings } = ctx.loaded.experiment;
-  const S = task.spurious.values.length;
-  const byGroup = new Map<number, number[]>();
-  for (let i = 0; i < val.n; i++) {
-    const g = val.labels[i] * S + val.spurious[i];
-    const rows = byGroup.get(g);
-    if (rows) rows.push(i);
-    else byGroup.set(g, [i]);
-  }
-  const m = Math.min(...[...byGroup.values()].map((r) => r.length));
-  const rng = createRng(deriveSeed(settings.seed, 'dfr'));
-  const rows = [...byGroup.keys()].sort((a, b) => a - b).flatMap((g) => shuffle([...byGroup.get(g)!], rng).slice(0, m));
-  const X = new Float32Array(rows.length * D);
-  rows.forEach((r, i) => X.set(val.features.subarray(r * D, (r + 1) * D), i * D));
-  const y = Int32Array.from(rows, (r) => val.labels[r]);
-  return fitLogisticRegression(X, y, rows.length, D, task.classes.length, { signal: ctx.signal });
+export interface Evaluation {
+  metrics: RunMetrics;
+  dfr?: NonNullable<RunJson['dfr']>;
 }
 
 export async function evaluateHeads(
   ctx: StepContext,
   data: EncodedData,
   heads: { erm: LinearHead; tldr: LinearHead },
-  evaluate: HeadEvaluator,
+  clip: LoadedClip,
+  pseudo: PseudoGroups | undefined,
   D: number,
-): Promise<RunMetrics> {
-  const dfr = hasGroups(data.val) ? await fitDfr(ctx, data.val, D) : undefined;
-  const out: RunMetrics = {};
-  for (const split of [data.val, data.test]) {
-    if (!split || !split.labels.every((y) => y >= 0)) continue;
-    const m: SplitMetrics = { erm: evaluate(heads.erm, split), tldr: evaluate(heads.tldr, split) };
-    if (dfr && split.name === 'test') m.dfr = evaluate(dfr, split);
-    out[split.name as 'val' | 'test'] = m;
-    const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+): Promise<Evaluation> {
+  const { task, settings } = ctx.loaded.experiment;
+  const C = task.classes.length;
+  const S = task.spurious.values.length;
+  // the reference's average weighs groups by the train mix; without train spurious labels, each split's own mix
+  const trainCounts = hasGroups(data.train) ? groupCounts(data.train.labels, data.train.spurious, C, S) : null;
+  const metricsOf = (pred: Int32Array, split: SplitData): HeadMetrics =>
+    headMetrics(pred, split.labels, split.spurious, task.classes, task.spurious.values, trainCounts);
+  const headOn = (head: LinearHead, split: SplitData) => metricsOf(predict(head.weight, head.bias, split.features, split.n, D, C), split);
+
+  let dfr: { head: LinearHead; record: NonNullable<RunJson['dfr']> } | undefined;
+  const val = data.val;
+  const valSpurious = hasGroups(val) ? val.spurious : pseudo?.labels;
+  if (val && valSpurious && val.labels.every((y) => y >= 0)) {
+    const groups = hasGroups(val) ? ('val-groups' as const) : ('pseudo-groups' as const);
+    const fit = await fitDfrReference({
+      val: { features: val.features, labels: val.labels, n: val.n, groups: Int32Array.from(val.labels, (y, i) => y * S + valSpurious[i]) },
+      train: { features: data.train.features, n: data.train.n },
+      dim: D,
+      classes: C,
+      seed: settings.seed,
+      signal: ctx.signal,
+      onProgress: (done, total) => ctx.progress('evaluate', done, total, 'DFR reference'),
+    });
+    const r = fit.record;
+    dfr = {
+      head: fit.head,
+      record: {
+        groups,
+        chosenC: r.chosenC,
+        cGrid: r.cGrid,
+        tuning: r.tuning,
+        scaler: r.scaler,
+        finalSubsets: r.finalSubsets,
+        subsetSize: r.subsetSize,
+        nonZeroWeights: r.nonZeroWeights,
+        converged: r.converged,
+      },
+    };
     ctx.log(
       'info',
-      `${split.name}: worst-group ERM ${pct(m.erm.worstGroup)}, TLDR ${pct(m.tldr.worstGroup)}${m.dfr ? `, DFR ${pct(m.dfr.worstGroup)}` : ''}`,
+      `DFR reference on ${groups}: C ${r.chosenC}, ${r.finalSubsets} subsets of ${r.subsetSize} rows, scaler from ${r.scaler}`,
       'evaluate',
     );
   }
-  return out;
+
+  const d = clip.model.dim;
+  const anchors = await embedPrompts(clip.model, ctx.cache, clip.textNamespace, task.targetAnchors, ['{}'], { signal: ctx.signal });
+  const classPrototypes = task.targetAnchors.map((_, c) => prototype([anchors.data.slice(c * d, (c + 1) * d)], d));
+
+  const out: RunMetrics = {};
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  for (const split of [data.val, data.test]) {
+    if (!split || !split.labels.every((y) => y >= 0)) continue;
+    const m: SplitMetrics = { erm: headOn(heads.erm, split), tldr: headOn(heads.tldr, split) };
+    if (dfr && split.name === 'test') Object.assign(m, { dfr: headOn(dfr.head, split), dfrGroups: dfr.record.groups });
+    if (split.clip) m.clipZeroShot = metricsOf(zeroShotPredict(split.clip, split.n, classPrototypes, d), split);
+    out[split.name as 'val' | 'test'] = m;
+    const extra = [
+      m.dfr ? `DFR (${m.dfrGroups}) ${pct(m.dfr.worstGroup)}` : '',
+      m.clipZeroShot ? `CLIP zero-shot ${pct(m.clipZeroShot.worstGroup)}` : '',
+    ];
+    ctx.log(
+      'info',
+      `${split.name}: worst-group ERM ${pct(m.erm.worstGroup)}, TLDR ${pct(m.tldr.worstGroup)}${extra
+        .filter(Boolean)
+        .map((e) => `, ${e}`)
+        .join('')}`,
+      'evaluate',
+    );
+  }
+  return { metrics: out, ...(dfr ? { dfr: dfr.record } : {}) };
 }

@@ -41,8 +41,8 @@ export async function computeGap(
   } else {
     source = 'train-class-prompts';
     ctx.log(
-      'info',
-      'No caption pairs in data.captions: estimating the modality gap from the training images paired with their class anchor prompts.',
+      'warn',
+      'No caption pairs in data.captions: estimating the modality gap from the training images paired with their class anchor prompts (an approximation of the reference, which uses 1000 COCO caption pairs).',
       'gap',
     );
     const anchors = ctx.loaded.experiment.task.targetAnchors;

@@ -25,11 +25,14 @@ export async function fitProjectors(ctx: StepContext, train: SplitData, gap: Gap
   const Y = Float64Array.from(train.features);
   const moments = await projectorMomentsAsync(X, Y, train.n, d, D);
   const lambdas = settings.lambda;
+  // the noGapConstraint ablation: plain ridge, P no longer blind to the gap
+  const G = settings.ablations.noGapConstraint ? null : gap.g;
+  if (!G) ctx.log('warn', 'ablation noGapConstraint: the projector is plain ridge regression, without G W = 0', 'projector');
   const candidates: Projectors['candidates'] = [];
   for (const [i, lambda] of lambdas.entries()) {
     throwIfAborted(ctx.signal);
     ctx.progress('projector', i, lambdas.length, `lambda ${lambda}`);
-    candidates.push({ lambda, P: await projectorFromMomentsAsync(moments, gap.g, 1, lambda) });
+    candidates.push({ lambda, P: await projectorFromMomentsAsync(moments, G, G ? 1 : 0, lambda) });
   }
   ctx.progress('projector', lambdas.length, lambdas.length);
   return { relu, candidates };

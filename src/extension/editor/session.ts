@@ -44,7 +44,7 @@ export class EditorSession {
       }),
       state.onDidChange((c) => {
         if (c.file !== this.file) return;
-        if (c.what === 'scores') this.post({ type: 'scores', scores: state.scoresFor(this.file) });
+        if (c.what === 'scores') this.postScores();
         else if (c.what === 'results') void this.postResults();
       }),
       jobs.onDidChangeJob((file) => {
@@ -75,6 +75,11 @@ export class EditorSession {
   private postDocument(): void {
     this.docTimer = undefined;
     this.post({ type: 'document', doc: documentState(this.document.getText(), this.fileName()) });
+  }
+
+  private postScores(): void {
+    const known = this.state.scoresFor(this.file);
+    this.post({ type: 'scores', scores: known?.scores ?? [], ...(known ? { lambda: known.lambda } : {}) });
   }
 
   private postContext(): void {
@@ -112,7 +117,7 @@ export class EditorSession {
   private postAll(): void {
     this.postContext();
     this.postDocument();
-    this.post({ type: 'scores', scores: this.state.scoresFor(this.file) });
+    this.postScores();
     this.post({ type: 'job', job: this.jobs.jobView(this.file) });
     void this.postResults();
     void this.postSetup();
@@ -152,7 +157,7 @@ export class EditorSession {
       case 'edit':
         return this.edit((t) => applyWordEdit(t, msg.edit));
       case 'removeFailing': {
-        const scores = this.state.scoresFor(this.file);
+        const scores = this.state.scoresFor(this.file)?.scores ?? [];
         if (scores.length === 0) {
           this.notice('warn', 'No scores yet: run "Score words" first.');
           return;

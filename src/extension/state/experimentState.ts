@@ -4,7 +4,7 @@
 // A run's result reaches here once, as the run request's answer.
 import * as vscode from 'vscode';
 import * as path from 'node:path';
-import type { RunRecord, RunSummary, SetupCheck, WordScore } from '../../protocol/events';
+import type { RunRecord, RunSummary, SetupCheck, WordScores } from '../../protocol/events';
 import { headlineSplit } from '../../protocol/runRecord';
 import {
   checkSetupRequest,
@@ -31,7 +31,7 @@ export type Change = { file: string; what: 'scores' | 'results' | 'runs' };
 export class ExperimentState implements vscode.Disposable {
   private readonly changes = new vscode.EventEmitter<Change>();
   readonly onDidChange = this.changes.event;
-  private readonly scores = new Map<string, WordScore[]>();
+  private readonly scores = new Map<string, WordScores | null>();
   private readonly live = new Map<string, LiveRun>();
   private readonly records = new Map<string, RunRecord[]>();
   private readonly results = new Map<string, ResultView | null>();
@@ -53,20 +53,19 @@ export class ExperimentState implements vscode.Disposable {
   // ---- what the views read
 
   /** The known scores; the first ask fetches the saved ones from the worker and announces them. */
-  scoresFor(file: string): WordScore[] {
-    const known = this.scores.get(file);
-    if (known) return known;
-    this.scores.set(file, []);
+  scoresFor(file: string): WordScores | null {
+    if (this.scores.has(file)) return this.scores.get(file)!;
+    this.scores.set(file, null);
     if (vscode.workspace.isTrusted) {
       this.worker.request(lastScoresRequest, { file }).then(
         (saved) => {
           // a job's fresh scores win over the saved ones that arrive late
-          if (saved.length && !this.scores.get(file)?.length) this.setScores(file, saved);
+          if (saved && !this.scores.get(file)) this.setScores(file, saved);
         },
         (err) => this.jobs.log.warn(`[scores] cannot read the saved scores of ${file}: ${describeError(err)}`),
       );
     }
-    return [];
+    return null;
   }
 
   liveRun(file: string): LiveRun | undefined {
@@ -94,13 +93,14 @@ export class ExperimentState implements vscode.Disposable {
     };
   }
 
-  async scoreWords(file: string): Promise<WordScore[] | undefined> {
+  async scoreWords(file: string): Promise<WordScores | undefined> {
     const res = await this.jobs.run('score', file, `Scoring words of ${path.basename(file)}`, (onEvent, token) =>
       this.worker.job(scoreRequest, { file, ...this.engineSettings(file) }, onEvent, token),
     );
     if (!res.ok) return undefined;
     this.setScores(file, res.value);
-    this.jobs.log.info(`[score] ${res.value.length} words scored, ${res.value.filter((s) => !s.pass).length} failing`);
+    const { scores, lambda } = res.value;
+    this.jobs.log.info(`[score] ${scores.length} words scored, ${scores.filter((s) => !s.pass).length} failing (lambda ${lambda})`);
     return res.value;
   }
 
@@ -115,7 +115,7 @@ export class ExperimentState implements vscode.Disposable {
       (onEvent, token) => this.worker.job(runRequest, { file, ...this.engineSettings(file) }, onEvent, token),
       {
         onEvent: (e) => {
-          if (e.type === 'scores') return this.setScores(file, e.scores);
+          if (e.type === 'scores') return this.setScores(file, { scores: e.scores, lambda: e.lambda });
           // the result comes as the request's answer, below
           if (e.type === 'result' || e.type === 'log') return;
           live = applyRunEvent(live, e);
@@ -261,7 +261,7 @@ export class ExperimentState implements vscode.Disposable {
 
   // ---- changes
 
-  private setScores(file: string, scores: WordScore[]): void {
+  private setScores(file: string, scores: WordScores): void {
     this.scores.set(file, scores);
     this.fire({ file, what: 'scores' });
   }

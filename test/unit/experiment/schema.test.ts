@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseExperimentText, loadExperiment } from '../../../src/experiment/parse';
 import { InputError } from '../../../src/shared/errors';
-import { experimentJsonSchema } from '../../../src/experiment';
+import { DEFAULT_LAMBDA_GRID, experimentJsonSchema } from '../../../src/experiment';
 import { sampleExperiment } from '../../helpers/experiment';
 import { repoRoot, tempDir } from '../../helpers/paths';
 
@@ -13,7 +13,9 @@ const parse = (value: unknown) => parseExperimentText('/x/exp.tldr.json', JSON.s
 test('a valid experiment parses and gets the method defaults', () => {
   const exp = parse(sampleExperiment());
   assert.equal(exp.task.neutralPrompt, 'a photo of a {}.');
-  assert.deepEqual(exp.settings.lambda, [50]);
+  assert.deepEqual(exp.settings.lambda, [...DEFAULT_LAMBDA_GRID]);
+  assert.equal(exp.settings.selection, 'auto');
+  assert.deepEqual(exp.settings.ablations, { noGapConstraint: false, noWordFilter: false, noTemplates: false });
   assert.equal(exp.settings.retrain.preset, 'converge');
   assert.equal(exp.models.clip.textModel, 'onnx/text_model.onnx');
   assert.deepEqual(exp.models.classifier.preprocessing.mean, [0.485, 0.456, 0.406]);

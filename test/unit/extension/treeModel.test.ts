@@ -26,12 +26,12 @@ const summary = (status: RunSummary['status']): RunSummary => ({
   status,
   metrics: {
     val: {
-      erm: { groups: [], worstGroup: 0.5, average: 0.8, classBalanced: 0.7, overall: 0.8 },
-      tldr: { groups: [], worstGroup: 0.6, average: 0.8, classBalanced: 0.7, overall: 0.8 },
+      erm: { groups: [], worstGroup: 0.5, average: 0.8, averageOver: 'train-mix' as const, classBalanced: 0.7, overall: 0.8 },
+      tldr: { groups: [], worstGroup: 0.6, average: 0.8, averageOver: 'train-mix' as const, classBalanced: 0.7, overall: 0.8 },
     },
     test: {
-      erm: { groups: [], worstGroup: 0.634, average: 0.9, classBalanced: 0.8, overall: 0.9 },
-      tldr: { groups: [], worstGroup: 0.8866, average: 0.9, classBalanced: 0.9, overall: 0.9 },
+      erm: { groups: [], worstGroup: 0.634, average: 0.9, averageOver: 'train-mix' as const, classBalanced: 0.8, overall: 0.9 },
+      tldr: { groups: [], worstGroup: 0.8866, average: 0.9, averageOver: 'train-mix' as const, classBalanced: 0.9, overall: 0.9 },
     },
   },
 });
