@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import { EmbeddingCache, sha256 } from '../cache';
 import { throwIfAborted, InputError } from '../errors';
-import { decodeImage, preprocessInto, type ImagePreprocessing } from './preprocess';
+import { DEFAULT_DECODING, decodeImage, decodingKey, preprocessInto, type DecodeOptions, type ImagePreprocessing } from './preprocess';
 
 export interface ImageEncoder {
   name: string;
@@ -34,8 +34,17 @@ interface PreparedBatch {
 export async function encodeImages(
   paths: string[],
   encoders: ImageEncoder[],
-  opts: { cache: EmbeddingCache; batchSize: number; signal?: AbortSignal; onProgress?: (done: number, total: number) => void },
+  opts: {
+    cache: EmbeddingCache;
+    batchSize: number;
+    decode?: DecodeOptions;
+    signal?: AbortSignal;
+    onProgress?: (done: number, total: number) => void;
+  },
 ): Promise<EncodeResult> {
+  const decode = opts.decode ?? DEFAULT_DECODING;
+  // the encoder's namespace covers the model and its preprocessing; decoding is the other input
+  const namespaces = encoders.map((e) => opts.cache.namespace(e.namespace, decodingKey(decode)));
   const outputs = encoders.map((e) => new Float32Array(paths.length * e.dim));
   const total = paths.length;
   let encoded = 0;
@@ -65,7 +74,7 @@ export async function encodeImages(
     await Promise.all(
       keys.map(async (key, i) => {
         for (let e = 0; e < encoders.length; e++) {
-          const hit = await opts.cache.get(encoders[e].namespace, key);
+          const hit = await opts.cache.get(namespaces[e], key);
           if (hit && hit.length === encoders[e].dim) outputs[e].set(hit, (start + i) * encoders[e].dim);
           else missRows[e].push(i);
         }
@@ -73,7 +82,7 @@ export async function encodeImages(
     );
     const needDecode = new Set(missRows.flat());
     const decoded = new Map(
-      await Promise.all([...needDecode].map(async (i) => [i, await decodeImage(files[i], paths[start + i])] as const)),
+      await Promise.all([...needDecode].map(async (i) => [i, await decodeImage(files[i], paths[start + i], decode)] as const)),
     );
     const misses = await Promise.all(
       encoders.map(async (enc, e) => {
@@ -104,7 +113,7 @@ export async function encodeImages(
         rows.map((i, r) => {
           const vec = out.slice(r * enc.dim, (r + 1) * enc.dim);
           outputs[e].set(vec, (batch.start + i) * enc.dim);
-          return opts.cache.put(enc.namespace, batch.keys[i], vec);
+          return opts.cache.put(namespaces[e], batch.keys[i], vec);
         }),
       );
     }
