@@ -2,6 +2,8 @@
 // its reader, with paths resolved against the experiment file.
 import type { DataSource, Experiment, Task } from '../experiment/schema';
 import { readCaptionSource } from './captions';
+import { readCelebA } from './celeba';
+import { readImageFolder } from './imageFolder';
 import { readManifest } from './manifest';
 import type { CaptionPair, ImageRecord } from './records';
 
@@ -15,13 +17,21 @@ export function readImageSource(source: DataSource, task: Task, resolve: Resolve
       root: source.root && resolve(source.root),
       split: source.split,
     });
+  if ('imageFolder' in source) return readImageFolder(resolve(source.imageFolder), task, { split: source.split });
+  if ('celeba' in source)
+    return readCelebA(resolve(source.celeba), task, {
+      target: source.target,
+      spurious: source.spurious,
+      split: source.split,
+      images: source.root && resolve(source.root),
+    });
   return undefined;
 }
 
 /** The seeded sample of caption pairs the gap uses. */
 export function readCaptions(captions: NonNullable<Experiment['data']['captions']>, resolve: Resolve, seed: number): CaptionPair[] {
   return readCaptionSource(
-    { path: resolve(captions.path), format: 'auto', root: captions.root && resolve(captions.root), limit: captions.limit },
+    { path: resolve(captions.path), format: captions.format, root: captions.root && resolve(captions.root), limit: captions.limit },
     seed,
   );
 }

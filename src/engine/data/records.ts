@@ -28,12 +28,16 @@ export function valueIndex(value: unknown, names: string[]): number | null | und
   return i >= 0 ? i : undefined;
 }
 
-/** One error for many bad items: the first 20, the count of the rest, and the fix. */
-export function listProblems(where: string, problems: string[], what: string, fix: string): InputError {
-  const shown = problems
-    .slice(0, 20)
+/** Items one per line, indented: the first 20 and a count of the rest. */
+export function formatList(items: string[], max = 20): string {
+  const shown = items
+    .slice(0, max)
     .map((p) => `  ${p}`)
     .join('\n');
-  const more = problems.length > 20 ? `\n  ... and ${problems.length - 20} more` : '';
-  return new InputError(`${where}: ${problems.length} ${what}:\n${shown}${more}\n${fix}`);
+  return items.length > max ? `${shown}\n  ... and ${items.length - max} more` : shown;
+}
+
+/** One error for many bad items: the first 20, the count of the rest, and the fix. */
+export function listProblems(where: string, problems: string[], what: string, fix: string): InputError {
+  return new InputError(`${where}: ${problems.length} ${what}:\n${formatList(problems)}\n${fix}`);
 }

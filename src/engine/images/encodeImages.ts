@@ -5,8 +5,9 @@
 // (or left out, with skipUnreadable), so one bad image never costs the rest of the encoding.
 import * as fs from 'node:fs';
 import { EmbeddingCache, sha256 } from '../cache';
-import { throwIfAborted, type InputError } from '../errors';
-import { listProblems } from '../data/records';
+import { throwIfAborted } from '../errors';
+import { formatList, listProblems } from '../data/records';
+import { InputError } from '../errors';
 import {
   DEFAULT_DECODING,
   decodeImage,
@@ -66,13 +67,26 @@ interface PreparedBatch {
   failed: Map<number, string>;
 }
 
-export function unreadableImagesError(source: string, unreadable: UnreadableImage[]): InputError {
+export function unreadableImagesError(source: string, unreadable: UnreadableImage[], total: number): InputError {
+  const list = unreadable.map((u) => `${u.path}: ${u.reason}`);
+  if (unreadable.length === total)
+    return new InputError(
+      `${source}: none of the ${total} images can be read:\n${formatList(list)}\nCheck that the paths point at image files.`,
+    );
   return listProblems(
     source,
-    unreadable.map((u) => `${u.path}: ${u.reason}`),
+    list,
     'images cannot be read',
     'Replace or remove these files, or set "skipUnreadable": true in the experiment\'s settings to leave them out (they are then listed in the log and counted in run.json).',
   );
+}
+
+/** The log line for the files skipUnreadable left out: every one of them. */
+export function skippedImagesMessage(source: string, unreadable: UnreadableImage[]): string {
+  return `${source}: left out ${unreadable.length} unreadable images (skipUnreadable):\n${formatList(
+    unreadable.map((u) => `${u.path}: ${u.reason}`),
+    Infinity,
+  )}`;
 }
 
 export async function encodeImages(paths: string[], encoders: ImageEncoder[], opts: EncodeOptions): Promise<EncodeResult> {
@@ -171,7 +185,8 @@ export async function encodeImages(paths: string[], encoders: ImageEncoder[], op
   }
 
   const unreadable = [...unreadableRows.keys()].sort((a, b) => a - b).map((i) => ({ path: paths[i], reason: unreadableRows.get(i)! }));
-  if (unreadable.length && !opts.skipUnreadable) throw unreadableImagesError(opts.source ?? 'images', unreadable);
+  if (unreadable.length && (!opts.skipUnreadable || unreadable.length === total))
+    throw unreadableImagesError(opts.source ?? 'images', unreadable, total);
   const kept = paths.map((_, i) => i).filter((i) => !unreadableRows.has(i));
   if (kept.length === total) return { outputs, kept, unreadable, encoded, cached };
   const compact = encoders.map((enc, e) => {

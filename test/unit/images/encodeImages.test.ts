@@ -88,7 +88,13 @@ test('with skipUnreadable the bad rows are left out and every kept row has its o
 
 test('more than 20 unreadable files: the first 20 and a count of the rest', async () => {
   const dir = tempDir();
-  const paths = Array.from({ length: 25 }, (_, i) => path.join(dir, `missing-${String(i).padStart(2, '0')}.png`));
+  await sharp({ create: { width: 4, height: 4, channels: 3, background: { r: 1, g: 2, b: 3 } } })
+    .png()
+    .toFile(path.join(dir, 'good.png'));
+  const paths = [
+    path.join(dir, 'good.png'),
+    ...Array.from({ length: 25 }, (_, i) => path.join(dir, `missing-${String(i).padStart(2, '0')}.png`)),
+  ];
   await assert.rejects(
     encodeImages(paths, [meanColour], { cache: new EmbeddingCache(path.join(dir, 'cache')), batchSize: 8, source: 'data.captions' }),
     (err: Error) => {
@@ -98,5 +104,21 @@ test('more than 20 unreadable files: the first 20 and a count of the rest', asyn
       assert.match(err.message, /\n {2}\.\.\. and 5 more\n/);
       return true;
     },
+  );
+});
+
+test('when no file can be read, skipUnreadable does not leave an empty split: it is an error', async () => {
+  const dir = tempDir();
+  fs.writeFileSync(path.join(dir, 'a.jpg'), 'text');
+  fs.writeFileSync(path.join(dir, 'b.jpg'), 'text');
+  const paths = ['a.jpg', 'b.jpg'].map((n) => path.join(dir, n));
+  await assert.rejects(
+    encodeImages(paths, [meanColour], {
+      cache: new EmbeddingCache(path.join(dir, 'cache')),
+      batchSize: 4,
+      skipUnreadable: true,
+      source: 'data.val',
+    }),
+    /^InputError: data\.val: none of the 2 images can be read:\n {2}\S+a\.jpg: .*\n {2}\S+b\.jpg: .*\nCheck that the paths point at image files\.$/,
   );
 });
