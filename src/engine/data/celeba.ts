@@ -70,7 +70,7 @@ function checkTwoNames(attribute: string, names: string[], where: string): void 
 }
 
 /** file name -> "0" | "1" | "2" */
-function readPartition(file: string): Map<string, string> {
+export function readPartition(file: string): Map<string, string> {
   const partition = new Map<string, string>();
   const bad: string[] = [];
   lines(file).forEach((line, i) => {
