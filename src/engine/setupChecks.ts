@@ -10,7 +10,7 @@ import { clipFiles } from './clip/clipModel';
 import { CLIP_NAME_CANDIDATES, maskName, pickName } from './clip/ioNames';
 import { loadClipTokenizer } from './clip/tokenizer';
 import { readClipPreprocessing } from './images/preprocess';
-import { readManifest, readCaptionPairs } from './data/manifest';
+import { readCaptions, readImageSource } from './data/readSource';
 
 const ok = (id: string, label: string, message: string): SetupCheck => ({ id, label, status: 'ok', message });
 const bad = (id: string, label: string, message: string, status: 'error' | 'warn' = 'error'): SetupCheck => ({
@@ -172,11 +172,7 @@ function dataChecks(l: LoadedExperiment): SetupCheck[] {
             ? ok(`data-${split}`, `Data: ${split}`, `precomputed embeddings ${src.embeddings}`)
             : bad(`data-${split}`, `Data: ${split}`, `${f} not found`);
         }
-        const rows = readManifest(l.resolve(src.manifest), exp.task, {
-          format: src.format,
-          root: src.root && l.resolve(src.root),
-          split: src.split,
-        });
+        const rows = readImageSource(src, exp.task, l.resolve)!;
         const grouped = rows.filter((r) => r.label !== null && r.spurious !== null).length;
         return ok(
           `data-${split}`,
@@ -190,11 +186,7 @@ function dataChecks(l: LoadedExperiment): SetupCheck[] {
     const c = exp.data.captions;
     out.push(
       ...guard('data-captions', 'Data: caption pairs', () =>
-        ok(
-          'data-captions',
-          'Data: caption pairs',
-          `${Math.min(readCaptionPairs(l.resolve(c.path), c.root && l.resolve(c.root)).length, c.limit)} pairs for the modality gap`,
-        ),
+        ok('data-captions', 'Data: caption pairs', `${readCaptions(c, l.resolve, exp.settings.seed).length} pairs for the modality gap`),
       ),
     );
   } else

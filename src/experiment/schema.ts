@@ -80,20 +80,77 @@ export const manifestSourceSchema = z
   })
   .strict();
 
+export const imageFolderSourceSchema = z
+  .object({
+    imageFolder: z
+      .string()
+      .min(1)
+      .describe(
+        "a folder of class folders, <folder>/<class>/*.jpg, as torchvision's ImageFolder reads it; folder names are class names (any case) or indices",
+      ),
+    split: z.string().optional().describe('the split folder to read, for <folder>/<split>/<class>/ (e.g. train, val, test)'),
+  })
+  .strict();
+
+export const celebaSourceSchema = z
+  .object({
+    celeba: z
+      .string()
+      .min(1)
+      .describe("the CelebA folder: list_attr_celeba.txt, list_eval_partition.txt and img_align_celeba/ (or the Kaggle copy's CSV files)"),
+    target: z.string().min(1).describe('the attribute that is the class, e.g. "Blond_Hair": -1 is task.classes[0], 1 is task.classes[1]'),
+    spurious: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('the spurious attribute, e.g. "Male": -1 is task.spurious.values[0], 1 is task.spurious.values[1]'),
+    split: z.enum(['train', 'val', 'test']).optional().describe('keep only this split of list_eval_partition.txt'),
+    root: z.string().optional().describe('folder of the images (default: img_align_celeba in the CelebA folder)'),
+  })
+  .strict();
+
 export const embeddingSourceSchema = z
   .object({
     embeddings: z.string().min(1).describe('safetensors with clip [N,d], features [N,D], optional labels [N] and spurious [N]'),
   })
   .strict();
 
-export const dataSourceSchema = z.union([manifestSourceSchema, embeddingSourceSchema]);
+const SOURCE_KINDS = ['manifest', 'imageFolder', 'celeba', 'embeddings'] as const;
+
+/** A failed union says only "Invalid input": name the form the key chooses, and that form's own problems. */
+function sourceError(issue: { input?: unknown; errors?: { path: PropertyKey[]; message: string }[][] }): string {
+  const input = issue.input;
+  const kinds = SOURCE_KINDS.filter((k) => typeof input === 'object' && input !== null && k in input);
+  if (kinds.length !== 1)
+    return `a data source needs exactly one of ${SOURCE_KINDS.map((k) => `"${k}"`).join(', ')}${kinds.length ? `; this one has ${kinds.join(' and ')}` : ''}`;
+  const problems = (issue.errors?.[SOURCE_KINDS.indexOf(kinds[0])] ?? []).map((p) => {
+    const message = p.message.endsWith('received undefined') ? 'required' : p.message;
+    return p.path.length ? `${p.path.join('.')}: ${message}` : message;
+  });
+  return `the "${kinds[0]}" form: ${problems.join('; ')}`;
+}
+
+export const dataSourceSchema = z.union([manifestSourceSchema, imageFolderSourceSchema, celebaSourceSchema, embeddingSourceSchema], {
+  error: sourceError,
+});
 export type DataSource = z.infer<typeof dataSourceSchema>;
 
 export const captionsSchema = z
   .object({
-    path: z.string().min(1).describe('CSV or JSONL of (image, caption) pairs'),
-    root: z.string().optional(),
-    limit: z.number().int().positive().default(1000).describe("pairs used for the gap, as the reference's n_gap_estimates"),
+    path: z.string().min(1).describe('CSV or JSONL of (image, caption) pairs, or a COCO captions file such as captions_val2014.json'),
+    format: z.enum(['auto', 'csv', 'jsonl', 'coco']).default('auto').describe('auto: COCO for .json, else by extension'),
+    root: z
+      .string()
+      .optional()
+      .describe(
+        "folder the image paths are relative to (default: the file's folder; for COCO, the <split> folder beside annotations/, e.g. val2014)",
+      ),
+    limit: z
+      .number()
+      .int()
+      .positive()
+      .default(1000)
+      .describe("pairs used for the gap: a random sample seeded by settings.seed, as the reference's n_gap_estimates"),
   })
   .strict();
 
@@ -166,6 +223,16 @@ export const settingsSchema = z
     normalize: z.enum(['none', 'clip']).default('none').describe("the reference's preprocess_embed"),
     templates: z.enum(['openai80', 'neutral']).default('openai80'),
     batchSize: z.number().int().positive().default(32).describe('images per onnxruntime batch'),
+    skipUnreadable: z
+      .boolean()
+      .default(false)
+      .describe('leave out images that cannot be read or decoded (listed in the log, counted in run.json) instead of stopping the run'),
+    exifOrientation: z
+      .enum(['ignore', 'apply'])
+      .default('ignore')
+      .describe(
+        "ignore: pixels as stored, as PIL and torchvision's loader read them; apply: turned as the EXIF Orientation tag says (ImageOps.exif_transpose)",
+      ),
     retrain: retrainSchema.default(() => retrainSchema.parse({})),
   })
   .strict();

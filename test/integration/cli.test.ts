@@ -203,7 +203,62 @@ test('bad input: a corrupt image is named', () => {
     }),
   ]);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /broken\.png: cannot decode this image/);
+  assert.match(r.stderr, /data\.train: none of the 1 images can be read:\n {2}\S*corrupt\/broken\.png: /);
+});
+
+test('an image folder with an unreadable file, and COCO captions: skipUnreadable leaves the file out, logs and counts it', () => {
+  const world = path.join(dir, 'world');
+  const folder = path.join(dir, 'folder', 'train');
+  const train = fs
+    .readFileSync(path.join(world, 'metadata.csv'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(','))
+    .filter((r) => r[2] === '0');
+  for (const [file, y] of train) {
+    const cls = path.join(folder, y === '1' ? 'waterbird' : 'landbird');
+    fs.mkdirSync(cls, { recursive: true });
+    fs.copyFileSync(path.join(world, file), path.join(cls, path.basename(file)));
+  }
+  fs.writeFileSync(path.join(folder, 'waterbird', 'zz-broken.png'), 'not a png');
+  const captions = fs
+    .readFileSync(path.join(world, 'captions.csv'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => [l.slice(0, l.indexOf(',')), l.slice(l.indexOf(',') + 1)]);
+  fs.mkdirSync(path.join(dir, 'coco', 'annotations'), { recursive: true });
+  fs.writeFileSync(
+    path.join(dir, 'coco', 'annotations', 'captions_val2014.json'),
+    JSON.stringify({
+      images: captions.map(([file], i) => ({ id: i + 1, file_name: file })),
+      annotations: captions.map(([, caption], i) => ({ id: 100 + i, image_id: i + 1, caption })),
+    }),
+  );
+  const limit = captions.length - 3;
+  const edit =
+    (skip: boolean): Parameters<typeof variant>[1] =>
+    (e) => {
+      e.data.train = { imageFolder: 'folder', split: 'train' };
+      e.data.captions = { path: 'coco/annotations/captions_val2014.json', root: 'world', limit };
+      e.settings.skipUnreadable = skip;
+    };
+  const strict = run(['run', variant('folder-strict', edit(false))]);
+  assert.equal(strict.code, 2);
+  assert.match(strict.stderr, /data\.train: 1 images cannot be read:\n {2}\S*zz-broken\.png: .*unsupported image format/);
+  assert.match(strict.stderr, /set "skipUnreadable": true in the experiment's settings/);
+
+  const r = run(['run', variant('folder-skip', edit(true)), '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const result = r.events.at(-1) as Extract<EngineEvent, { type: 'result' }>;
+  const runJson = JSON.parse(fs.readFileSync(path.join(result.summary.runDir, 'run.json'), 'utf8'));
+  assert.equal(runJson.counts.unreadable, 1);
+  assert.equal(runJson.counts.train, train.length);
+  assert.equal(runJson.gap.pairs, limit);
+  const warning = r.events.find((e) => e.type === 'log' && e.level === 'warn' && e.message.includes('zz-broken.png'));
+  assert.ok(warning, 'the left-out file is logged');
+  assert.match((warning as { message: string }).message, /^data\.train: left out 1 unreadable images \(skipUnreadable\):\n/);
 });
 
 test('bad input: an empty word list for a class', () => {

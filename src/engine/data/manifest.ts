@@ -5,28 +5,26 @@ import * as path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { InputError } from '../../shared/errors';
 import type { Task } from '../../experiment';
+import { listProblems, valueIndex, type CaptionPair, type ImageRecord } from './records';
 
-export interface ImageRecord {
-  /** absolute path */
-  path: string;
-  /** class index, or null when the manifest has no label */
-  label: number | null;
-  /** spurious value index, or null when unknown */
-  spurious: number | null;
-}
-
-export interface CaptionPair {
-  path: string;
-  caption: string;
-}
+export type { CaptionPair, ImageRecord } from './records';
 
 type Row = Record<string, unknown>;
-const WATERBIRDS_SPLITS: Record<string, string> = { train: '0', val: '1', test: '2' };
-const PATH_KEYS = ['path', 'image', 'img_filename', 'file', 'filename'];
-const LABEL_KEYS = ['label', 'y', 'class', 'target'];
-const SPURIOUS_KEYS = ['spurious', 'place', 'group', 'attribute'];
+export type TableFormat = 'csv' | 'jsonl' | 'waterbirds';
+export interface Table {
+  rows: Row[];
+  /** the CSV header, or every key the JSONL objects use */
+  columns: string[];
+  format: TableFormat;
+}
 
-function readRows(file: string, format: 'auto' | 'csv' | 'jsonl' | 'waterbirds'): { rows: Row[]; format: 'csv' | 'jsonl' | 'waterbirds' } {
+const WATERBIRDS_SPLITS: Record<string, string> = { train: '0', val: '1', test: '2' };
+export const PATH_KEYS = ['path', 'image', 'img_filename', 'file', 'filename'];
+export const LABEL_KEYS = ['label', 'y', 'class', 'target'];
+export const SPURIOUS_KEYS = ['spurious', 'place', 'group', 'attribute'];
+export const CAPTION_KEYS = ['caption', 'text'];
+
+export function readTable(file: string, format: 'auto' | TableFormat): Table {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -39,27 +37,36 @@ function readRows(file: string, format: 'auto' | 'csv' | 'jsonl' | 'waterbirds')
   if (jsonl) {
     const rows = text.split(/\r?\n/).flatMap((line, i) => {
       if (!line.trim()) return [];
+      let row: unknown;
       try {
-        return [JSON.parse(line) as Row];
+        row = JSON.parse(line);
       } catch {
+        row = undefined;
+      }
+      if (typeof row !== 'object' || row === null || Array.isArray(row))
         throw new InputError(
           `${file}:${i + 1}: not a JSON object. Each line of a JSONL manifest must be like {"path": "a.jpg", "label": 0}.`,
         );
-      }
+      return [row as Row];
     });
-    return { rows, format: 'jsonl' };
+    return { rows, columns: [...new Set(rows.flatMap((r) => Object.keys(r)))], format: 'jsonl' };
   }
+  let columns: string[] = [];
   let rows: Row[];
   try {
-    rows = parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true });
+    rows = parse(text, {
+      columns: (header: string[]) => (columns = header),
+      skip_empty_lines: true,
+      trim: true,
+      bom: true,
+    });
   } catch (err) {
     throw new InputError(
       `${file}: not a valid CSV (${(err as Error).message}). The first line must name the columns, e.g. path,label,spurious.`,
     );
   }
-  const cols = Object.keys(rows[0] ?? {});
-  const waterbirds = format === 'waterbirds' || (format === 'auto' && cols.includes('img_filename') && cols.includes('place'));
-  return { rows, format: waterbirds ? 'waterbirds' : 'csv' };
+  const waterbirds = format === 'waterbirds' || (format === 'auto' && columns.includes('img_filename') && columns.includes('place'));
+  return { rows, columns, format: waterbirds ? 'waterbirds' : 'csv' };
 }
 
 function field(row: Row, keys: string[]): unknown {
@@ -67,38 +74,38 @@ function field(row: Row, keys: string[]): unknown {
   return undefined;
 }
 
-function indexOf(value: unknown, names: string[]): number | null | undefined {
-  if (value === undefined || value === null || value === '') return null;
-  const s = String(value).trim();
-  if (/^\d+$/.test(s)) {
-    const i = Number(s);
-    return i < names.length ? i : undefined;
+/** Fails when the table has no rows, or none of `keys` among its columns (an actionable message for each). */
+function requireColumn(file: string, table: Table, keys: string[], what: string): void {
+  const kind = table.format === 'jsonl' ? 'keys' : 'columns';
+  if (!table.rows.length) {
+    throw new InputError(
+      table.columns.length
+        ? `${file}: the manifest is empty: it has a header (${table.columns.join(',')}) and no rows. Add one row per image.`
+        : `${file}: the manifest is empty. Add a header and one row per image, e.g. path,label then a.jpg,0.`,
+    );
   }
-  const i = names.findIndex((n) => n.toLowerCase() === s.toLowerCase());
-  return i >= 0 ? i : undefined;
-}
-
-function listProblems(file: string, problems: string[], what: string, fix: string): InputError {
-  const shown = problems
-    .slice(0, 20)
-    .map((p) => `  ${p}`)
-    .join('\n');
-  const more = problems.length > 20 ? `\n  ... and ${problems.length - 20} more` : '';
-  return new InputError(`${file}: ${problems.length} ${what}:\n${shown}${more}\n${fix}`);
+  if (!table.columns.some((c) => keys.includes(c))) {
+    throw new InputError(
+      `${file}: no ${what} column. Its ${kind} are ${table.columns.join(', ')}; name the ${what} ${kind === 'keys' ? 'key' : 'column'} one of: ${keys.join(', ')}.`,
+    );
+  }
 }
 
 export interface ManifestOptions {
-  format: 'auto' | 'csv' | 'jsonl' | 'waterbirds';
+  format: 'auto' | TableFormat;
   root?: string;
   split?: string;
 }
 
 export function readManifest(file: string, task: Task, opts: ManifestOptions): ImageRecord[] {
-  const { rows, format } = readRows(file, opts.format);
+  const table = readTable(file, opts.format);
+  const { rows, format } = table;
+  requireColumn(file, table, PATH_KEYS, 'image path');
   const root = opts.root ?? path.dirname(file);
   const wantSplit =
     opts.split === undefined ? undefined : format === 'waterbirds' ? (WATERBIRDS_SPLITS[opts.split] ?? opts.split) : opts.split;
   const records: ImageRecord[] = [];
+  const noPath: string[] = [];
   const badLabels: string[] = [];
   const missing: string[] = [];
   rows.forEach((row, i) => {
@@ -106,11 +113,11 @@ export function readManifest(file: string, task: Task, opts: ManifestOptions): I
     const where = `row ${i + (format === 'jsonl' ? 1 : 2)}`;
     const rel = field(row, PATH_KEYS);
     if (typeof rel !== 'string') {
-      badLabels.push(`${where}: no image path (columns: ${PATH_KEYS.join(', ')})`);
+      noPath.push(`${where}: no image path`);
       return;
     }
-    const label = indexOf(field(row, LABEL_KEYS), task.classes);
-    const spurious = indexOf(field(row, SPURIOUS_KEYS), task.spurious.values);
+    const label = valueIndex(field(row, LABEL_KEYS), task.classes);
+    const spurious = valueIndex(field(row, SPURIOUS_KEYS), task.spurious.values);
     if (label === undefined)
       badLabels.push(
         `${where}: label ${JSON.stringify(field(row, LABEL_KEYS))} is not a class index or one of ${JSON.stringify(task.classes)}`,
@@ -123,6 +130,8 @@ export function readManifest(file: string, task: Task, opts: ManifestOptions): I
     if (!fs.existsSync(abs)) missing.push(abs);
     records.push({ path: abs, label: label ?? null, spurious: spurious ?? null });
   });
+  if (noPath.length)
+    throw listProblems(file, noPath, 'rows without an image path', `Give every row a value in its ${PATH_KEYS.join(' / ')} field.`);
   if (badLabels.length)
     throw listProblems(
       file,
@@ -132,28 +141,38 @@ export function readManifest(file: string, task: Task, opts: ManifestOptions): I
     );
   if (missing.length)
     throw listProblems(file, missing, 'image files are missing', 'Restore the files, fix the paths, or set "root" for the manifest.');
-  if (records.length === 0) {
-    throw new InputError(
-      `${file}: no rows${wantSplit !== undefined ? ` with split "${opts.split}"` : ''}. Check the manifest and the "split" setting.`,
-    );
-  }
+  if (records.length === 0) throw noRowsInSplit(file, table, opts.split!);
   return records;
 }
 
+function noRowsInSplit(file: string, table: Table, split: string): InputError {
+  if (!table.columns.includes('split'))
+    return new InputError(
+      `${file}: no rows with split "${split}": the manifest has no split column. Remove "split" to use every row, or add a split column.`,
+    );
+  const values = [...new Set(table.rows.map((r) => String(r.split ?? '')))].sort();
+  const names = table.format === 'waterbirds' ? ' (Waterbirds: train, val, test are 0, 1, 2)' : '';
+  return new InputError(
+    `${file}: no rows with split "${split}"; its split column has ${values.map((v) => JSON.stringify(v)).join(', ')}${names}. Set "split" to one of them.`,
+  );
+}
+
+/** (image, caption) rows of a CSV or JSONL file, in file order; the images are checked after sampling (captions.ts). */
 export function readCaptionPairs(file: string, root?: string): CaptionPair[] {
-  const { rows } = readRows(file, 'auto');
+  const table = readTable(file, 'auto');
+  requireColumn(file, table, PATH_KEYS, 'image path');
+  requireColumn(file, table, CAPTION_KEYS, 'caption');
   const base = root ?? path.dirname(file);
-  const missing: string[] = [];
-  const pairs = rows.flatMap((row, i) => {
+  const bad: string[] = [];
+  const pairs = table.rows.flatMap((row, i) => {
     const img = field(row, PATH_KEYS);
-    const caption = field(row, ['caption', 'text']);
+    const caption = field(row, CAPTION_KEYS);
     if (typeof img !== 'string' || typeof caption !== 'string') {
-      throw new InputError(`${file}: row ${i + 2} needs an image and a caption (columns image,caption).`);
+      bad.push(`row ${i + (table.format === 'jsonl' ? 1 : 2)}: ${typeof img !== 'string' ? 'no image path' : 'no caption'}`);
+      return [];
     }
-    const abs = path.resolve(base, img);
-    if (!fs.existsSync(abs)) missing.push(abs);
-    return [{ path: abs, caption }];
+    return [{ path: path.resolve(base, img), caption }];
   });
-  if (missing.length) throw listProblems(file, missing, 'caption images are missing', 'Restore the files or fix the paths.');
+  if (bad.length) throw listProblems(file, bad, 'rows without an image or a caption', 'Give every row an image path and a caption.');
   return pairs;
 }

@@ -1,10 +1,23 @@
 // Encode image files with one or more image encoders (classifier features, CLIP image
 // embeddings) in batches, through the content-addressed cache. Reading and decoding the
-// next batch overlaps with inference on the current one.
+// next batch overlaps with inference on the current one. A file that cannot be read or
+// decoded does not stop the batch: every such file is collected, then reported together
+// (or left out, with skipUnreadable), so one bad image never costs the rest of the encoding.
 import * as fs from 'node:fs';
 import { EmbeddingCache, sha256 } from '../cache';
-import { throwIfAborted, InputError } from '../../shared/errors';
-import { decodeImage, preprocessInto, type ImagePreprocessing } from './preprocess';
+import { throwIfAborted } from '../../shared/errors';
+import { formatList, listProblems } from '../data/records';
+import { InputError } from '../../shared/errors';
+import {
+  DEFAULT_DECODING,
+  decodeImage,
+  decodingKey,
+  preprocessInto,
+  UnreadableImageError,
+  type DecodedImage,
+  type DecodeOptions,
+  type ImagePreprocessing,
+} from './preprocess';
 
 export interface ImageEncoder {
   name: string;
@@ -16,28 +29,73 @@ export interface ImageEncoder {
   run(pixels: Float32Array, n: number): Promise<Float32Array>;
 }
 
+export interface UnreadableImage {
+  path: string;
+  reason: string;
+}
+
 export interface EncodeResult {
-  /** one [paths.length, dim] matrix per encoder, rows in input order */
+  /** one [kept.length, dim] matrix per encoder, rows in input order */
   outputs: Float32Array[];
+  /** the input rows the outputs hold: every row, unless skipUnreadable left some out */
+  kept: number[];
+  /** the files left out, in input order */
+  unreadable: UnreadableImage[];
   encoded: number;
   cached: number;
+}
+
+export interface EncodeOptions {
+  cache: EmbeddingCache;
+  batchSize: number;
+  decode?: DecodeOptions;
+  /** leave unreadable files out instead of failing */
+  skipUnreadable?: boolean;
+  /** names the images in the error, e.g. "data.train" */
+  source?: string;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
 }
 
 interface PreparedBatch {
   start: number;
   /** per encoder: rows that missed the cache, and their pixels */
   misses: { rows: number[]; pixels: Float32Array }[];
-  keys: string[];
+  /** per row: the content key, undefined when the row failed */
+  keys: (string | undefined)[];
   cached: number;
+  failed: Map<number, string>;
 }
 
-export async function encodeImages(
-  paths: string[],
-  encoders: ImageEncoder[],
-  opts: { cache: EmbeddingCache; batchSize: number; signal?: AbortSignal; onProgress?: (done: number, total: number) => void },
-): Promise<EncodeResult> {
+export function unreadableImagesError(source: string, unreadable: UnreadableImage[], total: number): InputError {
+  const list = unreadable.map((u) => `${u.path}: ${u.reason}`);
+  if (unreadable.length === total)
+    return new InputError(
+      `${source}: none of the ${total} images can be read:\n${formatList(list)}\nCheck that the paths point at image files.`,
+    );
+  return listProblems(
+    source,
+    list,
+    'images cannot be read',
+    'Replace or remove these files, or set "skipUnreadable": true in the experiment\'s settings to leave them out (they are then listed in the log and counted in run.json).',
+  );
+}
+
+/** The log line for the files skipUnreadable left out: every one of them. */
+export function skippedImagesMessage(source: string, unreadable: UnreadableImage[]): string {
+  return `${source}: left out ${unreadable.length} unreadable images (skipUnreadable):\n${formatList(
+    unreadable.map((u) => `${u.path}: ${u.reason}`),
+    Infinity,
+  )}`;
+}
+
+export async function encodeImages(paths: string[], encoders: ImageEncoder[], opts: EncodeOptions): Promise<EncodeResult> {
+  const decode = opts.decode ?? DEFAULT_DECODING;
+  // the encoder's namespace covers the model and its preprocessing; decoding is the other input
+  const namespaces = encoders.map((e) => opts.cache.namespace(e.namespace, decodingKey(decode)));
   const outputs = encoders.map((e) => new Float32Array(paths.length * e.dim));
   const total = paths.length;
+  const unreadableRows = new Map<number, string>();
   let encoded = 0;
   let cached = 0;
 
@@ -53,38 +111,50 @@ export async function encodeImages(
   const prepare = async (b: number): Promise<PreparedBatch> => {
     const start = b === 0 ? 0 : ends[b - 1];
     const end = ends[b];
+    const failed = new Map<number, string>();
     const files = await Promise.all(
-      paths.slice(start, end).map((p) =>
+      paths.slice(start, end).map((p, i) =>
         fs.promises.readFile(p).catch((err: NodeJS.ErrnoException) => {
-          throw new InputError(`${p}: cannot read the image (${err.code ?? err.message}). Restore it or remove it from the manifest.`);
+          failed.set(i, `cannot read the file (${err.code ?? err.message})`);
+          return undefined;
         }),
       ),
     );
-    const keys = files.map((b) => sha256(b));
+    const keys = files.map((f) => f && sha256(f));
     const missRows: number[][] = encoders.map(() => []);
     await Promise.all(
       keys.map(async (key, i) => {
+        if (key === undefined) return;
         for (let e = 0; e < encoders.length; e++) {
-          const hit = await opts.cache.get(encoders[e].namespace, key);
+          const hit = await opts.cache.get(namespaces[e], key);
           if (hit && hit.length === encoders[e].dim) outputs[e].set(hit, (start + i) * encoders[e].dim);
           else missRows[e].push(i);
         }
       }),
     );
     const needDecode = new Set(missRows.flat());
-    const decoded = new Map(
-      await Promise.all([...needDecode].map(async (i) => [i, await decodeImage(files[i], paths[start + i])] as const)),
+    const decoded = new Map<number, DecodedImage>();
+    await Promise.all(
+      [...needDecode].map(async (i) => {
+        try {
+          decoded.set(i, await decodeImage(files[i]!, paths[start + i], decode));
+        } catch (err) {
+          if (!(err instanceof UnreadableImageError)) throw err;
+          failed.set(i, err.reason);
+        }
+      }),
     );
     const misses = await Promise.all(
       encoders.map(async (enc, e) => {
-        const rows = missRows[e].sort((a, b) => a - b);
+        const rows = missRows[e].filter((i) => decoded.has(i)).sort((a, b) => a - b);
         const size = 3 * enc.preprocessing.crop * enc.preprocessing.crop;
         const pixels = new Float32Array(rows.length * size);
         await Promise.all(rows.map((i, r) => preprocessInto(decoded.get(i)!, enc.preprocessing, pixels, r * size)));
         return { rows, pixels };
       }),
     );
-    return { start, misses, keys, cached: end - start - needDecode.size };
+    for (const i of failed.keys()) keys[i] = undefined;
+    return { start, misses, keys, cached: keys.filter((k, i) => k !== undefined && !needDecode.has(i)).length, failed };
   };
 
   let next: Promise<PreparedBatch> | undefined = total > 0 ? prepare(0) : undefined;
@@ -104,14 +174,25 @@ export async function encodeImages(
         rows.map((i, r) => {
           const vec = out.slice(r * enc.dim, (r + 1) * enc.dim);
           outputs[e].set(vec, (batch.start + i) * enc.dim);
-          return opts.cache.put(enc.namespace, batch.keys[i], vec);
+          return opts.cache.put(namespaces[e], batch.keys[i]!, vec);
         }),
       );
     }
-    const n = batch.keys.length;
+    for (const [i, reason] of batch.failed) unreadableRows.set(batch.start + i, reason);
     cached += batch.cached;
-    encoded += n - batch.cached;
+    encoded += batch.keys.length - batch.cached - batch.failed.size;
     opts.onProgress?.(Math.min(after, total), total);
   }
-  return { outputs, encoded, cached };
+
+  const unreadable = [...unreadableRows.keys()].sort((a, b) => a - b).map((i) => ({ path: paths[i], reason: unreadableRows.get(i)! }));
+  if (unreadable.length && (!opts.skipUnreadable || unreadable.length === total))
+    throw unreadableImagesError(opts.source ?? 'images', unreadable, total);
+  const kept = paths.map((_, i) => i).filter((i) => !unreadableRows.has(i));
+  if (kept.length === total) return { outputs, kept, unreadable, encoded, cached };
+  const compact = encoders.map((enc, e) => {
+    const m = new Float32Array(kept.length * enc.dim);
+    kept.forEach((i, r) => m.set(outputs[e].subarray(i * enc.dim, (i + 1) * enc.dim), r * enc.dim));
+    return m;
+  });
+  return { outputs: compact, kept, unreadable, encoded, cached };
 }

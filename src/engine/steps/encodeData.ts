@@ -2,8 +2,9 @@
 // CLIP image embeddings (the projector's Y and X); val and test need classifier features;
 // caption pairs need CLIP image embeddings. Precomputed safetensors skip the models.
 import * as fs from 'node:fs';
-import { readManifest, readCaptionPairs, type CaptionPair } from '../data/manifest';
-import { encodeImages, type ImageEncoder } from '../images/encodeImages';
+import { readCaptions, readImageSource } from '../data/readSource';
+import type { CaptionPair } from '../data/records';
+import { encodeImages, skippedImagesMessage, type ImageEncoder } from '../images/encodeImages';
 import { readSafetensors, toFloat64, type Tensor } from '../io/safetensors';
 import { InputError } from '../../shared/errors';
 import type { DataSource } from '../../experiment';
@@ -26,7 +27,7 @@ export interface EncodedData {
   val?: SplitData;
   test?: SplitData;
   captions?: { pairs: CaptionPair[]; clip: Float32Array };
-  counts: { images: number; encoded: number; cached: number };
+  counts: { images: number; encoded: number; cached: number; unreadable: number };
 }
 
 const asInt = (t: Tensor | undefined, n: number, file: string, name: string): Int32Array => {
@@ -74,42 +75,36 @@ export async function encodeData(ctx: StepContext, encoders: { classifier: Image
   if (exp.data.val) jobs.push({ name: 'val', source: exp.data.val });
   if (exp.data.test) jobs.push({ name: 'test', source: exp.data.test });
 
-  // Read every manifest first, so a bad row anywhere fails before minutes of encoding.
-  const manifests = jobs.map((j) =>
-    'manifest' in j.source
-      ? readManifest(resolve(j.source.manifest), exp.task, {
-          format: j.source.format,
-          root: j.source.root && resolve(j.source.root),
-          split: j.source.split,
-        })
-      : undefined,
-  );
-  const captionCfg = exp.data.captions;
-  const pairs = captionCfg
-    ? readCaptionPairs(resolve(captionCfg.path), captionCfg.root && resolve(captionCfg.root)).slice(0, captionCfg.limit)
-    : undefined;
-  const total = manifests.reduce((s, m) => s + (m?.length ?? 0), 0) + (pairs?.length ?? 0);
+  // Read every source first, so a bad row anywhere fails before minutes of encoding.
+  const lists = jobs.map((j) => readImageSource(j.source, exp.task, resolve));
+  const pairs = exp.data.captions && readCaptions(exp.data.captions, resolve, exp.settings.seed);
+  const total = lists.reduce((s, m) => s + (m?.length ?? 0), 0) + (pairs?.length ?? 0);
   let before = 0;
-  const counts = { images: total, encoded: 0, cached: 0 };
-  const run = async (paths: string[], encs: ImageEncoder[]) => {
+  const counts = { images: total, encoded: 0, cached: 0, unreadable: 0 };
+  const run = async (paths: string[], encs: ImageEncoder[], source: string) => {
     const base = before;
     const r = await encodeImages(paths, encs, {
       cache: ctx.cache,
       batchSize: exp.settings.batchSize,
+      decode: { exifOrientation: exp.settings.exifOrientation },
+      skipUnreadable: exp.settings.skipUnreadable,
+      source,
       signal: ctx.signal,
       onProgress: (done) => ctx.progress('encode-images', base + done, total),
     });
     before += paths.length;
     counts.encoded += r.encoded;
     counts.cached += r.cached;
-    return r.outputs;
+    counts.unreadable += r.unreadable.length;
+    if (r.unreadable.length) ctx.log('warn', skippedImagesMessage(source, r.unreadable), 'encode-images');
+    return r;
   };
 
   const splits: Partial<Record<SplitData['name'], SplitData>> = {};
   for (let i = 0; i < jobs.length; i++) {
     const { name, source } = jobs[i];
-    const records = manifests[i];
-    if (!records) {
+    const listed = lists[i];
+    if (!listed) {
       splits[name] = await readEmbeddingSource(resolve((source as { embeddings: string }).embeddings), name, name === 'train', {
         D: encoders.classifier.dim,
         d: encoders.clip.dim,
@@ -118,10 +113,13 @@ export async function encodeData(ctx: StepContext, encoders: { classifier: Image
     }
     // every split gets both: train for the projector, val for pseudo-groups, test for the CLIP zero-shot baseline
     const encs = [encoders.classifier, encoders.clip];
-    const [features, clip] = await run(
-      records.map((r) => r.path),
+    const { outputs, kept } = await run(
+      listed.map((r) => r.path),
       encs,
+      `data.${name}`,
     );
+    const [features, clip] = outputs;
+    const records = kept.map((k) => listed[k]);
     splits[name] = {
       name,
       n: records.length,
@@ -132,16 +130,14 @@ export async function encodeData(ctx: StepContext, encoders: { classifier: Image
     };
     ctx.log('info', `${name}: ${records.length} images`, 'encode-images');
   }
-  const captions = pairs
-    ? {
-        pairs,
-        clip: (
-          await run(
-            pairs.map((p) => p.path),
-            [encoders.clip],
-          )
-        )[0],
-      }
-    : undefined;
+  let captions: EncodedData['captions'];
+  if (pairs) {
+    const { outputs, kept } = await run(
+      pairs.map((p) => p.path),
+      [encoders.clip],
+      'data.captions',
+    );
+    captions = { pairs: kept.map((k) => pairs[k]), clip: outputs[0] };
+  }
   return { train: splits.train!, val: splits.val, test: splits.test, captions, counts };
 }

@@ -95,3 +95,82 @@ test('caption pairs read image,caption columns', () => {
     { path: path.join(dir, 'c.png'), caption: 'a duck on a lake, swimming' },
   ]);
 });
+
+test('an empty manifest is named as empty, with or without a header', () => {
+  const dir = world([]);
+  for (const [name, text, says] of [
+    [
+      'header.csv',
+      'path,label\n',
+      /header\.csv: the manifest is empty: it has a header \(path,label\) and no rows\. Add one row per image\./,
+    ],
+    ['blank.csv', '', /blank\.csv: the manifest is empty\. Add a header and one row per image/],
+    ['blank.jsonl', '\n\n', /blank\.jsonl: the manifest is empty\./],
+  ] as const) {
+    fs.writeFileSync(path.join(dir, name), text);
+    assert.throws(
+      () => readManifest(path.join(dir, name), task, { format: 'auto', split: 'train' }),
+      (err: Error) => {
+        assert.match(err.message, says);
+        assert.doesNotMatch(err.message, /split/);
+        return true;
+      },
+    );
+  }
+});
+
+test('a manifest without a path column names the columns it has and the accepted names', () => {
+  const dir = world(['x.jpg']);
+  fs.writeFileSync(path.join(dir, 'm.csv'), 'img,label\nx.jpg,0\n');
+  assert.throws(
+    () => readManifest(path.join(dir, 'm.csv'), task, { format: 'auto' }),
+    (err: Error) => {
+      assert.equal(
+        err.message,
+        `${path.join(dir, 'm.csv')}: no image path column. Its columns are img, label; name the image path column one of: path, image, img_filename, file, filename.`,
+      );
+      return true;
+    },
+  );
+  fs.writeFileSync(path.join(dir, 'm.jsonl'), '{"picture":"x.jpg","label":0}\n');
+  assert.throws(
+    () => readManifest(path.join(dir, 'm.jsonl'), task, { format: 'auto' }),
+    /m\.jsonl: no image path column\. Its keys are picture, label; name the image path key one of: path, image/,
+  );
+});
+
+test('JSONL rows without a path are listed as such, not as unknown labels', () => {
+  const dir = world(['x.jpg']);
+  fs.writeFileSync(path.join(dir, 'm.jsonl'), '{"path":"x.jpg","label":0}\n{"label":1}\n{"path":"","label":1}\n');
+  assert.throws(
+    () => readManifest(path.join(dir, 'm.jsonl'), task, { format: 'auto' }),
+    (err: Error) => {
+      assert.match(err.message, /m\.jsonl: 2 rows without an image path:\n {2}row 2: no image path\n {2}row 3: no image path\n/);
+      assert.doesNotMatch(err.message, /unknown labels/);
+      return true;
+    },
+  );
+});
+
+test('a split with no rows lists the split values the manifest has, or says it has no split column', () => {
+  const dir = world(['x.jpg', 'y.jpg']);
+  fs.writeFileSync(path.join(dir, 'm.csv'), 'path,label,split\nx.jpg,0,training\ny.jpg,1,validation\n');
+  assert.throws(
+    () => readManifest(path.join(dir, 'm.csv'), task, { format: 'auto', split: 'train' }),
+    /m\.csv: no rows with split "train"; its split column has "training", "validation"\. Set "split" to one of them\./,
+  );
+  fs.writeFileSync(path.join(dir, 'n.csv'), 'path,label\nx.jpg,0\n');
+  assert.throws(
+    () => readManifest(path.join(dir, 'n.csv'), task, { format: 'auto', split: 'train' }),
+    /n\.csv: no rows with split "train": the manifest has no split column\. Remove "split" to use every row/,
+  );
+});
+
+test('caption files without a caption column name their columns', () => {
+  const dir = world(['c.png']);
+  fs.writeFileSync(path.join(dir, 'captions.csv'), 'image,description\nc.png,a duck\n');
+  assert.throws(
+    () => readCaptionPairs(path.join(dir, 'captions.csv')),
+    /captions\.csv: no caption column\. Its columns are image, description; name the caption column one of: caption, text\./,
+  );
+});
