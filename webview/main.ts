@@ -17,7 +17,7 @@ import {
   type WebviewToHost,
   type SetupFieldView,
 } from '../src/protocol/webview';
-import type { SetupCheck, WordListKind, WordScore } from '../src/protocol/events';
+import type { HeadMetrics as HeadMetricsView, SetupCheck, WordListKind, WordScore } from '../src/protocol/events';
 import { button, h, replaceChildren, svg } from './dom';
 import { margin, orderRows, pct, type SortMode } from './format';
 import { scoreIndex } from '../src/protocol/wordScores';
@@ -47,6 +47,8 @@ const saveUi = () => vscode.setState(ui);
 // ---- data from the host
 let doc: DocState | null = null;
 let scores: WordScore[] = [];
+/** the projector lambda the scores' logit margins used */
+let scoresLambda: number | undefined;
 let job: JobView | null = null;
 let setup: { checks: SetupCheck[] | null; error?: string } = { checks: null };
 let results: ResultView | null = null;
@@ -122,6 +124,7 @@ function receive(m: HostToWebview): void {
       return;
     case 'scores':
       scores = m.scores;
+      scoresLambda = m.lambda;
       scoreOf = scoreIndex(scores);
       renderWords();
       return;
@@ -287,6 +290,9 @@ function renderWords(): void {
       'p',
       { class: 'muted hint' },
       'Words that describe each class. A word passes when its CLIP anchor margin and the classifier\u2019s logit margin are both positive.',
+      scoresLambda !== undefined
+        ? h('span', { testid: 'scores-lambda' }, ` Logit margins use the projector at lambda ${scoresLambda}.`)
+        : null,
     ),
   );
   for (const group of Object.keys(d.words.targets)) sections.push(wordTable('targets', group, d.words.targets[group]!));
@@ -576,6 +582,16 @@ function setupField(f: SetupFieldView): HTMLElement[] {
 
 // ---- Results
 
+/** The heads a run reports, in the order the table and the chart show them. */
+function headsOf(m: NonNullable<ResultView['metrics']>): { name: string; cls: string; metrics: HeadMetricsView }[] {
+  return [
+    { name: 'ERM (as given)', cls: 'bar-erm', metrics: m.erm },
+    { name: 'TLDR head', cls: 'bar-tldr', metrics: m.tldr },
+    ...(m.dfr ? [{ name: m.dfrGroups === 'pseudo-groups' ? 'DFR (pseudo-groups)' : 'DFR reference', cls: 'bar-dfr', metrics: m.dfr }] : []),
+    ...(m.clipZeroShot ? [{ name: 'CLIP zero-shot', cls: 'bar-clip', metrics: m.clipZeroShot }] : []),
+  ];
+}
+
 function renderResults(): void {
   const startBtn = button('Start retraining', { testid: 'start-run', disabled: !trusted, on: { click: () => send({ type: 'startRun' }) } });
   if (!results) {
@@ -597,11 +613,32 @@ function renderResults(): void {
     ),
   ];
   if (r.error) parts.push(h('div', { class: 'banner error' }, r.error));
+  for (const w of r.warnings ?? [])
+    parts.push(
+      h(
+        'div',
+        { class: 'banner warn', testid: 'run-warning', attrs: { 'data-code': w.code } },
+        h('strong', {}, w.code === 'collapsed-head' ? 'The new head collapsed. ' : 'Warning. '),
+        `${w.message} `,
+        h('span', { class: 'fix' }, w.fix),
+      ),
+    );
+  if (r.selection) {
+    const sel = r.selection;
+    parts.push(
+      h(
+        'p',
+        { class: 'muted', testid: 'run-selection', attrs: { 'data-mode': sel.mode } },
+        `Chosen by ${sel.mode === 'none' ? 'nothing' : sel.on} (${sel.reason}): lambda ${sel.chosen.lambda}, weight decay ${sel.chosen.weightDecay}.`,
+        sel.pseudoAgreement !== undefined ? ` CLIP's pseudo spurious labels agree with val's on ${pct(sel.pseudoAgreement)} of rows.` : '',
+      ),
+    );
+  }
   const m = r.metrics;
   if (m) {
+    const heads = headsOf(m);
     const key = (g: { label: string; spurious: string }) => `${g.label}\u0000${g.spurious}`;
-    const tl = new Map(m.tldr.groups.map((g) => [key(g), g]));
-    const df = new Map((m.dfr?.groups ?? []).map((g) => [key(g), g]));
+    const byHead = heads.map((hd) => new Map(hd.metrics.groups.map((g) => [key(g), g])));
     const body = h('tbody', {});
     for (const g of m.erm.groups) {
       body.appendChild(
@@ -610,33 +647,28 @@ function renderResults(): void {
           { testid: 'result-row', attrs: { 'data-group': `${g.label}/${g.spurious}` } },
           h('th', { attrs: { scope: 'row' } }, `${g.label} on ${g.spurious}`),
           h('td', { class: 'num' }, String(g.n)),
-          h('td', { class: 'num' }, pct(g.accuracy)),
-          h('td', { class: 'num' }, pct(tl.get(key(g))?.accuracy)),
-          h('td', { class: 'num' }, m.dfr ? pct(df.get(key(g))?.accuracy) : '–'),
+          ...byHead.map((groups) => h('td', { class: 'num' }, pct(groups.get(key(g))?.accuracy))),
         ),
       );
     }
+    const summaryRow = (testid: string, label: string, pick: (x: HeadMetricsView) => number, cls?: string) =>
+      h(
+        'tr',
+        { testid, ...(cls ? { class: cls } : {}) },
+        h('th', { attrs: { scope: 'row' } }, label),
+        h('td', {}),
+        ...heads.map((hd) => h('td', { class: 'num' }, pct(pick(hd.metrics)))),
+      );
     const foot = h(
       'tbody',
       { class: 'summary-rows' },
-      h(
-        'tr',
-        { testid: 'result-worst', class: 'strong' },
-        h('th', { attrs: { scope: 'row' } }, 'Worst group'),
-        h('td', {}),
-        h('td', { class: 'num' }, pct(m.erm.worstGroup)),
-        h('td', { class: 'num' }, pct(m.tldr.worstGroup)),
-        h('td', { class: 'num' }, pct(m.dfr?.worstGroup)),
+      summaryRow('result-worst', 'Worst group', (x) => x.worstGroup, 'strong'),
+      summaryRow(
+        'result-average',
+        m.erm.averageOver === 'train-mix' ? 'Average (train mix)' : 'Average (this split\u2019s mix)',
+        (x) => x.average,
       ),
-      h(
-        'tr',
-        { testid: 'result-average' },
-        h('th', { attrs: { scope: 'row' } }, 'Average'),
-        h('td', {}),
-        h('td', { class: 'num' }, pct(m.erm.average)),
-        h('td', { class: 'num' }, pct(m.tldr.average)),
-        h('td', { class: 'num' }, pct(m.dfr?.average)),
-      ),
+      summaryRow('result-class-balanced', 'Class-balanced', (x) => x.classBalanced),
     );
     parts.push(
       h(
@@ -645,15 +677,7 @@ function renderResults(): void {
         h(
           'thead',
           {},
-          h(
-            'tr',
-            {},
-            h('th', {}, 'Group'),
-            h('th', { class: 'num' }, 'n'),
-            h('th', { class: 'num' }, 'ERM head'),
-            h('th', { class: 'num' }, 'TLDR head'),
-            h('th', { class: 'num' }, 'DFR reference'),
-          ),
+          h('tr', {}, h('th', {}, 'Group'), h('th', { class: 'num' }, 'n'), ...heads.map((hd) => h('th', { class: 'num' }, hd.name))),
         ),
         body,
         foot,
@@ -685,20 +709,16 @@ function renderResults(): void {
   replaceChildren(resultsPanel, ...parts);
 }
 
-/** Horizontal bars per group: ERM, TLDR and (when present) DFR accuracy, 0-100%. */
+/** Horizontal bars per group, one per head, 0-100%. */
 function chart(m: NonNullable<ResultView['metrics']>): SVGElement {
-  const heads = [
-    { name: 'ERM head', cls: 'bar-erm', metrics: m.erm },
-    { name: 'TLDR head', cls: 'bar-tldr', metrics: m.tldr },
-    ...(m.dfr ? [{ name: 'DFR reference', cls: 'bar-dfr', metrics: m.dfr }] : []),
-  ];
+  const heads = headsOf(m);
   const labelW = 170;
   const barW = 320;
   const barH = 12;
   const groupH = heads.length * (barH + 2) + 12;
   const top = 24;
   const height = top + m.erm.groups.length * groupH + 8;
-  const width = labelW + barW + 70;
+  const width = Math.max(labelW + barW + 70, labelW + heads.length * 130);
   const root = svg('svg', {
     viewBox: `0 0 ${width} ${height}`,
     width,
@@ -710,8 +730,8 @@ function chart(m: NonNullable<ResultView['metrics']>): SVGElement {
   root.appendChild(svg('title', {}, 'Per-group accuracy by head'));
   // legend
   heads.forEach((hd, i) => {
-    root.appendChild(svg('rect', { x: labelW + i * 110, y: 4, width: 10, height: 10, class: hd.cls }));
-    root.appendChild(svg('text', { x: labelW + i * 110 + 14, y: 13, class: 'chart-text' }, hd.name));
+    root.appendChild(svg('rect', { x: labelW + i * 130, y: 4, width: 10, height: 10, class: hd.cls }));
+    root.appendChild(svg('text', { x: labelW + i * 130 + 14, y: 13, class: 'chart-text' }, hd.name));
   });
   m.erm.groups.forEach((g, gi) => {
     const y0 = top + gi * groupH;

@@ -3,18 +3,24 @@
 // The metrics types every layer uses are inferred from here.
 import { z } from 'zod';
 
-export const groupMetricSchema = z.object({ label: z.string(), spurious: z.string(), n: z.number(), accuracy: z.number() });
+/** An accuracy; NaN where nothing was measured (a group with no rows), which JSON writes as null. */
+const fraction = z
+  .number()
+  .nullable()
+  .transform((v) => v ?? NaN);
+
+export const groupMetricSchema = z.object({ label: z.string(), spurious: z.string(), n: z.number(), accuracy: fraction });
 export type GroupMetric = z.infer<typeof groupMetricSchema>;
 
 export const headMetricsSchema = z.object({
   groups: z.array(groupMetricSchema),
-  worstGroup: z.number(),
+  worstGroup: fraction,
   /** group accuracies weighted by the train split's group shares (as the reference), or by the split's own when train has no spurious labels */
-  average: z.number(),
+  average: fraction,
   averageOver: z.enum(['train-mix', 'split-mix']).default('train-mix'),
-  classBalanced: z.number(),
+  classBalanced: fraction,
   /** plain accuracy over the split's own mix */
-  overall: z.number(),
+  overall: fraction,
 });
 export type HeadMetrics = z.infer<typeof headMetricsSchema>;
 
@@ -120,6 +126,8 @@ export const selectionRecordSchema = z.object({
     }),
   ),
   chosen: z.object({ lambda: z.number(), weightDecay: z.number() }),
+  /** lambdas left out because with them some class had no accepted target word */
+  skippedLambdas: z.array(z.number()).optional(),
   pseudoLabels: pseudoLabelRecordSchema.optional(),
 });
 

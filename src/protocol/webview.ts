@@ -3,7 +3,7 @@
 // No 'vscode' import: the webview bundle and the unit tests use this file too.
 import { z } from 'zod';
 import { WORD_LIST_KINDS } from './events';
-import { RUN_STATUSES, splitMetricsSchema } from './runRecord';
+import { headlineSplit, RUN_STATUSES, runWarningSchema, splitMetricsSchema, type RunJson } from './runRecord';
 
 export const wordListKindSchema = z.enum(WORD_LIST_KINDS);
 
@@ -112,6 +112,17 @@ export const resultViewSchema = z.object({
   status: z.enum(RUN_STATUSES),
   split: z.enum(['val', 'test']).nullable(),
   metrics: splitMetricsSchema.nullable(),
+  /** how lambda and weight decay were chosen */
+  selection: z
+    .object({
+      mode: z.string(),
+      on: z.string(),
+      reason: z.string(),
+      chosen: z.object({ lambda: z.number(), weightDecay: z.number() }),
+      pseudoAgreement: z.number().optional(),
+    })
+    .optional(),
+  warnings: z.array(runWarningSchema).optional(),
   error: z.string().optional(),
   hasReport: z.boolean(),
   hasModel: z.boolean(),
@@ -151,3 +162,40 @@ function parseWith<T>(schema: z.ZodType<T>, raw: unknown): Parsed<T> {
 
 export const parseWebviewMessage = (raw: unknown): Parsed<WebviewToHost> => parseWith(webviewToHostSchema, raw);
 export const parseHostMessage = (raw: unknown): Parsed<HostToWebview> => parseWith(hostToWebviewSchema, raw);
+
+/** The Results tab's view of a run summary (its headline split, how it chose, what went wrong). */
+export function resultView(
+  s: {
+    runId: string;
+    status: ResultView['status'];
+    metrics: RunJson['metrics'];
+    selection?: RunJson['selection'];
+    warnings?: RunJson['warnings'];
+    error?: string;
+  },
+  artifacts: { hasReport: boolean; hasModel: boolean },
+): ResultView {
+  const metrics = s.metrics ?? {};
+  const split = headlineSplit(metrics) ?? null;
+  const sel = s.selection;
+  return {
+    runId: s.runId,
+    status: s.status,
+    split,
+    metrics: split ? metrics[split]! : null,
+    ...(sel
+      ? {
+          selection: {
+            mode: sel.mode,
+            on: sel.on,
+            reason: sel.reason,
+            chosen: sel.chosen,
+            ...(sel.pseudoLabels?.agreement !== undefined ? { pseudoAgreement: sel.pseudoLabels.agreement } : {}),
+          },
+        }
+      : {}),
+    ...(s.warnings?.length ? { warnings: s.warnings } : {}),
+    ...(s.error ? { error: s.error } : {}),
+    ...artifacts,
+  };
+}

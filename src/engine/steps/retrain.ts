@@ -186,6 +186,9 @@ export async function retrainAndSelect(
         ...(r.collapse ? { collapsed: true } : {}),
       })),
       chosen: { lambda: best.lambda, weightDecay: best.weightDecay },
+      ...(text.usable.every(Boolean)
+        ? {}
+        : { skippedLambdas: projectors.candidates.filter((_, k) => !text.usable[k]).map((c) => c.lambda) }),
     },
   };
 }

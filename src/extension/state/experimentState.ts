@@ -20,7 +20,7 @@ import {
   type GenerateWordsParams,
   type RunDetails,
 } from '../../protocol/worker';
-import type { ResultView } from '../../protocol/webview';
+import { resultView, type ResultView } from '../../protocol/webview';
 import { applyRunEvent, endLiveRun, newLiveRun, overallPercent, formatPercent, recordFromSummary, type LiveRun } from '../tree/treeModel';
 import { describeError, WorkerDiedError } from '../jobs/workerClient';
 import type { JobRunner } from '../jobs/jobRunner';
@@ -142,18 +142,10 @@ export class ExperimentState implements vscode.Disposable {
     this.live.set(file, ended);
     const record = recordFromSummary(summary, file, live.startedAt);
     this.records.set(file, [record, ...(this.records.get(file) ?? []).filter((r) => r.runId !== record.runId)]);
-    const split = headlineSplit(summary.metrics) ?? null;
     // an exported run has its report and model; the answer says all the Results tab needs
     const exported = summary.status === 'succeeded';
-    this.results.set(file, {
-      runId: summary.runId,
-      status: summary.status,
-      split,
-      metrics: split ? summary.metrics[split]! : null,
-      ...(summary.error ? { error: summary.error } : {}),
-      hasReport: exported,
-      hasModel: exported,
-    });
+    this.results.set(file, resultView(summary, { hasReport: exported, hasModel: exported }));
+    const split = headlineSplit(summary.metrics);
     this.fire({ file, what: 'runs' });
     this.fire({ file, what: 'results' });
     const m = split && summary.metrics[split];
@@ -226,17 +218,8 @@ export class ExperimentState implements vscode.Disposable {
       }
     }
     const s = details.summary;
-    const split = s ? (headlineSplit(s.metrics) ?? null) : null;
     const view: ResultView | null = s
-      ? {
-          runId: s.runId,
-          status: s.status,
-          split,
-          metrics: split ? s.metrics[split]! : null,
-          ...(s.error ? { error: s.error } : {}),
-          hasReport: !!details.reportPath,
-          hasModel: !!details.modelPath,
-        }
+      ? resultView(s, { hasReport: !!details.reportPath, hasModel: !!details.modelPath })
       : live?.runId && live.status !== 'running'
         ? {
             runId: live.runId,
