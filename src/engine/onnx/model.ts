@@ -22,7 +22,11 @@ export interface ModelRole {
   fix: string;
 }
 
-export async function readOnnxModel(modelPath: string, role: ModelRole): Promise<LoadedModel> {
+/**
+ * Decodes the file. External-data weights are loaded into the model unless `inline` is false
+ * (enough to read the graph's structure; call inlineExternalData before running or saving it).
+ */
+export async function readOnnxModel(modelPath: string, role: ModelRole, inline = true): Promise<LoadedModel> {
   let bytes: Buffer;
   try {
     bytes = await fs.promises.readFile(modelPath);
@@ -48,7 +52,7 @@ export async function readOnnxModel(modelPath: string, role: ModelRole): Promise
   // Random bytes sometimes decode without error; a real model has an IR version and graph nodes.
   const graph = model.graph;
   if (int64(model.ir_version) <= 0 || !graph || !graph.node?.length || !graph.output?.length) throw new InputError(notOnnx);
-  await inlineExternalData(modelPath, graph);
+  if (inline) await inlineExternalData(modelPath, graph);
   return { model, graph };
 }
 
@@ -63,7 +67,7 @@ export function* subgraphs(graph: GraphProto): Generator<GraphProto> {
 }
 
 /** Loads every external-data tensor into raw_data so the model can be used (and saved) self-contained. */
-async function inlineExternalData(modelPath: string, graph: GraphProto): Promise<void> {
+export async function inlineExternalData(modelPath: string, graph: GraphProto): Promise<void> {
   const dir = path.dirname(path.resolve(modelPath));
   const files = new Map<string, Buffer>();
   let total = 0;
