@@ -30,9 +30,6 @@ export interface ClipModel {
   tokenizer: ClipTokenizer;
   preprocessing: ImagePreprocessing;
   dim: number;
-  /** the tensors the embeddings are read from (they belong in cache keys: one file can give more than one) */
-  textSource: string;
-  imageSource: string;
   /** what was chosen and why (layout, variant, cut towers, normalisation), for the run log */
   notes: string[];
   /** row-major [texts.length, dim] */
@@ -143,7 +140,7 @@ async function assemble(
   const imageDim = (await runVision(new Float32Array(3 * crop * crop * (imageBatch ?? 1)), imageBatch ?? 1)).dim;
   if (textDim !== imageDim) {
     throw new InputError(
-      `${files.dir}: CLIP text embeddings (${tp.read.name} in ${tp.file}) have ${textDim} dimensions but image embeddings (${vp.read.name} in ${vp.file}) have ${imageDim}. The two towers must come from the same CLIP export (text_embeds and image_embeds, both projected).`,
+      `${files.dir}: CLIP text embeddings have ${textDim} dimensions but image embeddings have ${imageDim} (${tp.read.name} in ${tp.file}, ${vp.read.name} in ${vp.file}). The two towers must come from the same CLIP export (text_embeds and image_embeds, both projected).`,
     );
   }
 
@@ -152,8 +149,6 @@ async function assemble(
     tokenizer,
     preprocessing,
     dim: textDim,
-    textSource: tp.read.name,
-    imageSource: vp.read.name,
     notes: [...files.notes, ...tp.notes, ...vp.notes],
     async encodeTexts(texts, o = {}) {
       const batchSize = textBatch ?? o.batchSize ?? 64;
