@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { SetupCheck } from '../protocol/events';
 import { loadExperiment, type LoadedExperiment } from './experiment/load';
-import { inspectClassifier } from './onnx';
+import { inputSizeProblem, inspectClassifier } from './onnx';
 import { readOnnxModel } from './onnx/model';
 import { describeTensor } from './onnx/signature';
 import { resolveClipFiles, type ClipFiles } from './clip/exportLayout';
@@ -103,9 +103,14 @@ async function clipChecks(l: LoadedExperiment): Promise<SetupCheck[]> {
 async function classifierChecks(l: LoadedExperiment): Promise<SetupCheck[]> {
   const cfg = l.experiment.models.classifier;
   try {
-    const info = await inspectClassifier(l.resolve(cfg.path), { logits: cfg.logits });
+    const info = await inspectClassifier(l.resolve(cfg.path), { logits: cfg.logits, input: cfg.input });
+    const softmax = info.logitsName !== info.outputName ? `, logits read before the Softmax of "${info.outputName}"` : '';
     const out = [
-      ok('classifier', 'Classifier', `final layer ${info.layer.op} [${info.numClasses} x ${info.featureDim}] on "${info.featuresName}"`),
+      ok(
+        'classifier',
+        'Classifier',
+        `final layer ${info.layer.op} [${info.numClasses} x ${info.featureDim}] on "${info.featuresName}"${softmax}`,
+      ),
     ];
     const C = l.experiment.task.classes.length;
     out.push(
@@ -113,14 +118,15 @@ async function classifierChecks(l: LoadedExperiment): Promise<SetupCheck[]> {
         ? ok('classifier-classes', 'Classes', `${C} classes match the model's ${info.numClasses} outputs`)
         : bad('classifier-classes', 'Classes', `task.classes has ${C} classes but the model has ${info.numClasses} outputs`),
     );
-    const s = info.imageInput.shape;
+    const input = info.imageInput;
     const crop = cfg.preprocessing.crop;
-    if (typeof s[2] === 'number' && typeof s[3] === 'number' && (s[2] !== crop || s[3] !== crop)) {
-      out.push(bad('classifier-input', 'Classifier input', `the model takes ${s[2]}x${s[3]} images but preprocessing.crop is ${crop}`));
-    } else
-      out.push(
-        ok('classifier-input', 'Classifier input', `"${info.imageInput.name}" [${s.map((v) => v ?? '?').join(', ')}], crop ${crop}`),
-      );
+    const problem = inputSizeProblem(input, crop);
+    const batch = input.fixedBatch ? `, fixed batch ${input.fixedBatch} (slower: images run ${input.fixedBatch} at a time)` : '';
+    out.push(
+      problem
+        ? bad('classifier-input', 'Classifier input', problem)
+        : ok('classifier-input', 'Classifier input', `${describeTensor(input)} ${input.layout}${batch}, crop ${crop}`),
+    );
     return out;
   } catch (err) {
     return [bad('classifier', 'Classifier', (err as Error).message)];
