@@ -2,7 +2,7 @@
 // preprocessing, found by clip/exportLayout.ts. Input and output names are detected and checked
 // against what each tower needs (clip/clipTower.ts) and can be overridden in the experiment file.
 import { InputError, throwIfAborted } from '../errors';
-import { readOnnxModel, type LoadedModel } from '../onnx/model';
+import { readOnnxModel } from '../onnx/model';
 import { floatTensor, floatValues, intTensor } from '../onnx/feeds';
 import type { SessionOptions } from '../onnxSession';
 import { loadClipTokenizer, type ClipTokenizer } from './tokenizer';
@@ -46,13 +46,7 @@ export async function loadClip(clip: ClipSettings, resolve: (p: string) => strin
   const files = resolveClipFiles(clip, resolve);
   const tokenizer = loadClipTokenizer(files.tokenizer, files.merges);
   const preprocessing = readClipPreprocessing(files.preprocessor);
-  // One file holding both towers is decoded once.
-  const shared: LoadedModel | undefined =
-    files.textModel === files.visionModel ? await readOnnxModel(files.textModel, towerRole('text'), false) : undefined;
-  const [text, vision] = await Promise.all([
-    openTower(files.textModel, 'text', clip.names, opts, shared),
-    openTower(files.visionModel, 'vision', clip.names, opts, shared),
-  ]);
+  const [text, vision] = await openTowers(files, clip.names, opts);
   try {
     checkPixelSize(vision, preprocessing, files.preprocessor);
     return await assemble(files, tokenizer, preprocessing, text, vision);
@@ -60,6 +54,19 @@ export async function loadClip(clip: ClipSettings, resolve: (p: string) => strin
     await Promise.all([text.session.release(), vision.session.release()]);
     throw err;
   }
+}
+
+/** Both towers, or neither: a tower that opened is released when the other fails. */
+async function openTowers(files: ClipFiles, names: ClipNames, opts: SessionOptions): Promise<[OpenedTower, OpenedTower]> {
+  // One file holding both towers is decoded once.
+  const shared = files.textModel === files.visionModel ? await readOnnxModel(files.textModel, towerRole('text'), false) : undefined;
+  const [text, vision] = await Promise.allSettled([
+    openTower(files.textModel, 'text', names, opts, shared),
+    openTower(files.visionModel, 'vision', names, opts, shared),
+  ]);
+  if (text.status === 'fulfilled' && vision.status === 'fulfilled') return [text.value, vision.value];
+  await Promise.all([text, vision].map((t) => (t.status === 'fulfilled' ? t.value.session.release() : undefined)));
+  throw (text.status === 'rejected' ? text : (vision as PromiseRejectedResult)).reason;
 }
 
 function checkPixelSize(vision: OpenedTower, p: ImagePreprocessing, preprocessor: string): void {

@@ -7,7 +7,7 @@ import { InputError } from '../errors';
 import { ElemType } from '../onnx/feeds';
 import { findL2Normalization } from '../onnx/l2Normalization';
 import { inlineExternalData, readOnnxModel, type LoadedModel } from '../onnx/model';
-import { encodeModel, type ModelProto, type NodeProto } from '../onnx/proto';
+import { encodeModelForSession, type ModelProto, type NodeProto } from '../onnx/proto';
 import { describeTensors, graphSignature, type TensorSignature } from '../onnx/signature';
 import { extractSubgraph } from '../onnx/subgraph';
 import { createSession, type SessionOptions } from '../onnxSession';
@@ -115,7 +115,7 @@ export function planTower(loaded: LoadedModel, role: TowerRole, names: ClipNames
 }
 
 export interface OpenedTower {
-  plan: TowerPlan;
+  plan: Omit<TowerPlan, 'cut'>;
   session: ort.InferenceSession;
 }
 
@@ -132,8 +132,9 @@ export async function openTower(
   loaded?: LoadedModel,
 ): Promise<OpenedTower> {
   const model = loaded ?? (await readOnnxModel(file, towerRole(role), false));
-  const plan = planTower(model, role, names, file);
-  if (!plan.cut) return { plan, session: await createSession(file, file, opts) };
-  await inlineExternalData(file, plan.cut.graph!);
-  return { plan, session: await createSession(encodeModel(plan.cut), file, opts) };
+  const { cut, ...plan } = planTower(model, role, names, file);
+  if (!cut) return { plan, session: await createSession(file, file, opts) };
+  await inlineExternalData(file, cut.graph!);
+  // The cut graph is not kept: it holds the file's weights, which the session has copied.
+  return { plan, session: await createSession(encodeModelForSession(cut), file, opts) };
 }

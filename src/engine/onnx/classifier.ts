@@ -7,7 +7,17 @@ import { writeFileAtomic } from '../io/atomic';
 import { classifierImageInput, type ImageInput } from './classifierInput';
 import { isFloatType } from './feeds';
 import { readOnnxModel, subgraphs, type LoadedModel, type ModelRole } from './model';
-import { AttributeProto, encodeModel, GraphProto, int64, newTensor, NodeProto, TensorProto, ValueInfoProto } from './proto';
+import {
+  AttributeProto,
+  encodeModel,
+  encodeModelForSession,
+  GraphProto,
+  int64,
+  newTensor,
+  NodeProto,
+  TensorProto,
+  ValueInfoProto,
+} from './proto';
 import { graphSignature } from './signature';
 import { dataTypeName, FLOAT_TYPES, readFloatTensor, tensorDims, writeFloatTensor } from './tensor';
 
@@ -316,7 +326,7 @@ export async function prepareClassifier(modelPath: string, opts: ClassifierOptio
     const output: ValueInfoProto = known ?? { name, type: { tensor_type: { elem_type: found.weightTensor.data_type } } };
     graph.output = [...(graph.output ?? []), output];
   }
-  const modelBytes = encodeModel(model);
+  const modelBytes = encodeModelForSession(model);
   return { modelPath, imageInput, ...found.info, modelBytes };
 }
 
