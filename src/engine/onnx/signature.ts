@@ -19,7 +19,7 @@ export interface GraphSignature {
   outputs: TensorSignature[];
 }
 
-export function tensorSignature(v: ValueInfoProto): TensorSignature {
+function tensorSignature(v: ValueInfoProto): TensorSignature {
   const t = v.type?.tensor_type;
   return {
     name: v.name ?? '',
