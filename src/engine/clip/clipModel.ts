@@ -11,7 +11,6 @@ import { resolveClipFiles, type ClipFiles, type ClipLocation } from './exportLay
 import type { ClipNames } from './ioNames';
 import { readClipPreprocessing, type ImagePreprocessing } from '../images/preprocess';
 
-
 export interface ClipSettings extends ClipLocation {
   names: ClipNames;
 }
