@@ -136,6 +136,7 @@ async function loadEncoders(cacheDir) {
     },
     cache: new EmbeddingCache(cacheDir),
     executionProvider: 'cpu',
+    log: () => undefined, // the models' notes (CLIP layout and variant) go to the run log; not needed here
   };
   const [classifier, clip] = await Promise.all([loadClassifier(ctx), loadClipModels(ctx)]);
   return { classifier, clip };

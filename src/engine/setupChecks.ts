@@ -2,12 +2,14 @@
 // and outputs, and the sizes agree. Nothing is encoded and no onnxruntime session is opened:
 // graph signatures are read from the protobuf, so a check takes milliseconds.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { SetupCheck } from '../protocol/events';
 import { loadExperiment, type LoadedExperiment } from '../experiment';
-import { inspectClassifier } from './onnx';
-import { decodeModel, int64, type ValueInfoProto } from './onnx/proto';
-import { clipFiles } from './clip/clipModel';
-import { CLIP_NAME_CANDIDATES, maskName, pickName } from './clip/ioNames';
+import { inputSizeProblem, inspectClassifier } from './onnx';
+import { readOnnxModel } from './onnx/model';
+import { describeTensor } from './onnx/signature';
+import { resolveClipFiles, type ClipFiles } from './clip/exportLayout';
+import { planTower, towerRole, type TowerPlan, type TowerRole } from './clip/clipTower';
 import { loadClipTokenizer } from './clip/tokenizer';
 import { readClipPreprocessing } from './images/preprocess';
 import { readCaptions, readImageSource } from './data/readSource';
@@ -20,27 +22,6 @@ const bad = (id: string, label: string, message: string, status: 'error' | 'warn
   message,
 });
 
-interface Signature {
-  inputs: Map<string, (number | string)[]>;
-  outputs: Map<string, (number | string)[]>;
-}
-
-function dims(v: ValueInfoProto): (number | string)[] {
-  return (v.type?.tensor_type?.shape?.dim ?? []).map((d) =>
-    d.dim_value !== undefined && d.dim_value !== null ? int64(d.dim_value) : (d.dim_param ?? '?'),
-  );
-}
-
-function readSignature(file: string): Signature {
-  const g = decodeModel(fs.readFileSync(file)).graph;
-  if (!g) throw new Error('no graph');
-  const init = new Set((g.initializer ?? []).map((t) => t.name));
-  return {
-    inputs: new Map((g.input ?? []).filter((v) => !init.has(v.name)).map((v) => [v.name ?? '', dims(v)])),
-    outputs: new Map((g.output ?? []).map((v) => [v.name ?? '', dims(v)])),
-  };
-}
-
 function guard(id: string, label: string, fn: () => SetupCheck | SetupCheck[]): SetupCheck[] {
   try {
     const r = fn();
@@ -50,63 +31,61 @@ function guard(id: string, label: string, fn: () => SetupCheck | SetupCheck[]): 
   }
 }
 
-function clipChecks(l: LoadedExperiment): SetupCheck[] {
-  const files = clipFiles(l.experiment.models.clip, l.resolve);
-  const names = l.experiment.models.clip.names;
-  const out: SetupCheck[] = [];
-  for (const [id, file, what] of [
-    ['clip-text', files.textModel, 'CLIP text model'],
-    ['clip-vision', files.visionModel, 'CLIP vision model'],
-    ['clip-tokenizer', files.tokenizer, 'CLIP tokenizer'],
-    ['clip-preprocessor', files.preprocessor, 'CLIP preprocessor'],
-  ] as const) {
-    if (!fs.existsSync(file)) out.push(bad(id, what, `${file} not found`));
+async function clipChecks(l: LoadedExperiment): Promise<SetupCheck[]> {
+  const clip = l.experiment.models.clip;
+  let files: ClipFiles;
+  try {
+    files = resolveClipFiles(clip, l.resolve);
+  } catch (err) {
+    return [bad('clip-files', 'CLIP files', (err as Error).message)];
   }
-  if (out.length) return out;
-  let textDim: number | string | undefined;
-  let imageDim: number | string | undefined;
+  const out: SetupCheck[] = [ok('clip-files', 'CLIP files', files.notes.join('; ') || `${files.textModel} + ${files.visionModel}`)];
+  const shared = files.textModel === files.visionModel;
+  const plans: Partial<Record<TowerRole, TowerPlan>> = {};
+  for (const [role, file, id, label] of [
+    ['text', files.textModel, 'clip-text', 'CLIP text model'],
+    ['vision', files.visionModel, 'clip-vision', 'CLIP vision model'],
+  ] as const) {
+    try {
+      const loaded = await readOnnxModel(file, towerRole(role), false);
+      const plan = planTower(loaded, role, clip.names, file);
+      plans[role] = plan;
+      const inputs = role === 'text' ? `${plan.ids!.name}${plan.mask ? ` + ${plan.mask.name}` : ''}` : describeTensor(plan.pixels!);
+      const cut = plan.notes.length ? ` (${plan.notes.map((n) => n.slice(file.length + 2)).join('; ')})` : '';
+      out.push(
+        ok(
+          id,
+          label,
+          `${shared ? 'one file, both towers: ' : ''}${inputs} -> ${plan.read.name} [${plan.output.shape.at(-1) ?? '?'}]${cut}`,
+        ),
+      );
+    } catch (err) {
+      out.push(bad(id, label, (err as Error).message));
+    }
+  }
+  let crop: number | undefined;
   out.push(
-    ...guard('clip-text', 'CLIP text model', () => {
-      const s = readSignature(files.textModel);
-      const inputs = [...s.inputs.keys()];
-      const idsName = pickName(inputs, names.inputIds, CLIP_NAME_CANDIDATES.inputIds, 'token id input', files.textModel);
-      const mask = maskName(inputs, names.attentionMask);
-      const outName = pickName(
-        [...s.outputs.keys()],
-        names.textEmbeds,
-        CLIP_NAME_CANDIDATES.textEmbeds,
-        'text embedding output',
-        files.textModel,
-      );
-      textDim = s.outputs.get(outName)?.at(-1);
-      return ok('clip-text', 'CLIP text model', `${idsName}${mask ? ` + ${mask}` : ''} -> ${outName} [${textDim}]`);
-    }),
-    ...guard('clip-vision', 'CLIP vision model', () => {
-      const s = readSignature(files.visionModel);
-      const pix = pickName([...s.inputs.keys()], names.pixelValues, CLIP_NAME_CANDIDATES.pixelValues, 'pixel input', files.visionModel);
-      const outName = pickName(
-        [...s.outputs.keys()],
-        names.imageEmbeds,
-        CLIP_NAME_CANDIDATES.imageEmbeds,
-        'image embedding output',
-        files.visionModel,
-      );
-      imageDim = s.outputs.get(outName)?.at(-1);
-      return ok('clip-vision', 'CLIP vision model', `${pix} [${s.inputs.get(pix)!.join(', ')}] -> ${outName} [${imageDim}]`);
-    }),
     ...guard('clip-tokenizer', 'CLIP tokenizer', () => {
-      const t = loadClipTokenizer(files.tokenizer);
+      const t = loadClipTokenizer(files.tokenizer, files.merges);
+      const from = files.merges ? 'vocab.json + merges.txt' : path.basename(files.tokenizer);
       return ok(
         'clip-tokenizer',
         'CLIP tokenizer',
-        `loads; end token ${t.endId}${t.unkId !== undefined ? `, unknown token ${t.unkId}` : ''}`,
+        `${from} loads; end token ${t.endId}${t.unkId !== undefined ? `, unknown token ${t.unkId}` : ''}`,
       );
     }),
     ...guard('clip-preprocessor', 'CLIP preprocessor', () => {
       const p = readClipPreprocessing(files.preprocessor);
-      return ok('clip-preprocessor', 'CLIP preprocessor', `shortest edge ${p.resize}, crop ${p.crop}`);
+      crop = p.crop;
+      const resize = p.resizeMode === 'none' ? 'no resize' : `${p.resizeMode === 'exact' ? 'resize to' : 'shortest edge'} ${p.resize}`;
+      return ok('clip-preprocessor', 'CLIP preprocessor', `${resize} (${p.resample}), crop ${p.crop}`);
     }),
   );
+  const [, , h, w] = plans.vision?.pixels?.shape ?? [];
+  if (crop !== undefined && [h, w].some((d) => typeof d === 'number' && d !== crop))
+    out.push(bad('clip-pixels', 'CLIP image size', `the vision tower takes ${h}x${w} images but ${files.preprocessor} crops to ${crop}`));
+  const textDim = plans.text?.output.shape.at(-1);
+  const imageDim = plans.vision?.output.shape.at(-1);
   if (typeof textDim === 'number' && typeof imageDim === 'number') {
     out.push(
       textDim === imageDim
@@ -124,9 +103,14 @@ function clipChecks(l: LoadedExperiment): SetupCheck[] {
 async function classifierChecks(l: LoadedExperiment): Promise<SetupCheck[]> {
   const cfg = l.experiment.models.classifier;
   try {
-    const info = await inspectClassifier(l.resolve(cfg.path), { logits: cfg.logits });
+    const info = await inspectClassifier(l.resolve(cfg.path), { logits: cfg.logits, input: cfg.input });
+    const softmax = info.logitsName !== info.outputName ? `, logits read before the Softmax of "${info.outputName}"` : '';
     const out = [
-      ok('classifier', 'Classifier', `final layer ${info.layer.op} [${info.numClasses} x ${info.featureDim}] on "${info.featuresName}"`),
+      ok(
+        'classifier',
+        'Classifier',
+        `final layer ${info.layer.op} [${info.numClasses} x ${info.featureDim}] on "${info.featuresName}"${softmax}`,
+      ),
     ];
     const C = l.experiment.task.classes.length;
     out.push(
@@ -134,14 +118,15 @@ async function classifierChecks(l: LoadedExperiment): Promise<SetupCheck[]> {
         ? ok('classifier-classes', 'Classes', `${C} classes match the model's ${info.numClasses} outputs`)
         : bad('classifier-classes', 'Classes', `task.classes has ${C} classes but the model has ${info.numClasses} outputs`),
     );
-    const s = info.imageInput.shape;
+    const input = info.imageInput;
     const crop = cfg.preprocessing.crop;
-    if (typeof s[2] === 'number' && typeof s[3] === 'number' && (s[2] !== crop || s[3] !== crop)) {
-      out.push(bad('classifier-input', 'Classifier input', `the model takes ${s[2]}x${s[3]} images but preprocessing.crop is ${crop}`));
-    } else
-      out.push(
-        ok('classifier-input', 'Classifier input', `"${info.imageInput.name}" [${s.map((v) => v ?? '?').join(', ')}], crop ${crop}`),
-      );
+    const problem = inputSizeProblem(input, crop);
+    const batch = input.fixedBatch ? `, fixed batch ${input.fixedBatch} (slower: images run ${input.fixedBatch} at a time)` : '';
+    out.push(
+      problem
+        ? bad('classifier-input', 'Classifier input', problem)
+        : ok('classifier-input', 'Classifier input', `${describeTensor(input)} ${input.layout}${batch}, crop ${crop}`),
+    );
     return out;
   } catch (err) {
     return [bad('classifier', 'Classifier', (err as Error).message)];
@@ -224,7 +209,7 @@ export async function runSetupChecks(file: string, _opts: { executionProvider?: 
   return [
     ok('experiment', 'Experiment file', 'valid'),
     ...(await classifierChecks(l)),
-    ...clipChecks(l),
+    ...(await clipChecks(l)),
     ...dataChecks(l),
     ...wordChecks(l),
   ];

@@ -42,11 +42,21 @@ const ioNames = z
   })
   .strict();
 
+/** The transformers.js file variants: `text_model.onnx` is fp32, `text_model_<variant>.onnx` the others. */
+export const CLIP_VARIANTS = ['fp32', 'fp16', 'quantized', 'int8', 'uint8', 'q4', 'q4f16', 'bnb4'] as const;
+
 export const clipSchema = z
   .object({
-    dir: z.string().min(1).describe('a folder in the Hugging Face CLIP export layout'),
-    textModel: z.string().default('onnx/text_model.onnx'),
-    visionModel: z.string().default('onnx/vision_model.onnx'),
+    dir: z.string().min(1).describe('a folder with a CLIP export: Hugging Face / transformers.js or optimum-cli layout'),
+    variant: z
+      .enum(['auto', ...CLIP_VARIANTS])
+      .default('auto')
+      .describe(
+        'which transformers.js file variant to load (model_fp16.onnx, ..._quantized.onnx, ...); auto: the most precise one present',
+      ),
+    textModel: z.string().optional().describe('the text tower, relative to dir (default: found in dir, e.g. onnx/text_model.onnx)'),
+    visionModel: z.string().optional().describe('the vision tower, relative to dir (default: found in dir, e.g. onnx/vision_model.onnx)'),
+    model: z.string().optional().describe('one file holding both towers, relative to dir (default: found in dir, e.g. model.onnx)'),
     tokenizer: z.string().default('tokenizer.json'),
     preprocessor: z.string().default('preprocessor_config.json'),
     names: ioNames.default({}).describe('override the detected input and output names'),
@@ -59,6 +69,10 @@ export const preprocessingSchema = z
     crop: z.number().int().positive().default(224).describe('centre crop size'),
     mean: z.tuple([z.number(), z.number(), z.number()]).default([0.485, 0.456, 0.406]),
     std: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]).default([0.229, 0.224, 0.225]),
+    resample: z
+      .enum(['bicubic', 'bilinear'])
+      .default('bicubic')
+      .describe('resizing filter; torchvision models are trained with bilinear, timm and CLIP mostly with bicubic'),
   })
   .strict();
 

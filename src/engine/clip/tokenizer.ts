@@ -1,11 +1,12 @@
-// CLIP tokenisation from the export's own tokenizer.json (@huggingface/tokenizers), with
-// CLIP's context rule: at most 77 ids, and truncation keeps the end token last.
+// CLIP tokenisation from the export's own tokenizer.json, or its vocab.json + merges.txt
+// (@huggingface/tokenizers), with CLIP's context rule: at most 77 ids, and truncation keeps the end token last.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as HfTokenizers from '@huggingface/tokenizers' with { 'resolution-mode': 'import' };
 // The package is ESM-typed but ships a CommonJS build, which Node's require picks up.
 const { Tokenizer } = require('@huggingface/tokenizers') as typeof HfTokenizers;
 import { InputError } from '../../shared/errors';
+import { clipTokenizerJson } from './bpeTokenizer';
 
 export const CLIP_CONTEXT = 77;
 
@@ -19,15 +20,19 @@ export interface ClipTokenizer {
   unkId: number | undefined;
 }
 
-export function loadClipTokenizer(file: string, context = CLIP_CONTEXT): ClipTokenizer {
-  let json: Record<string, unknown>;
+function readTokenizerJson(file: string): Record<string, unknown> {
   try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
     throw new InputError(
       `${file}: cannot read the CLIP tokenizer (${(err as Error).message}). Point models.clip.tokenizer at the export's tokenizer.json.`,
     );
   }
+}
+
+/** From a tokenizer.json, or from vocab.json when `merges` (merges.txt) is given. */
+export function loadClipTokenizer(file: string, merges?: string, context = CLIP_CONTEXT): ClipTokenizer {
+  const json = merges ? clipTokenizerJson(file, merges) : readTokenizerJson(file);
   const configFile = path.join(path.dirname(file), 'tokenizer_config.json');
   const config = fs.existsSync(configFile) ? JSON.parse(fs.readFileSync(configFile, 'utf8')) : {};
   const tok = new Tokenizer(json, config);

@@ -1,12 +1,21 @@
-// Image preprocessing with sharp: shortest edge to `resize` (bicubic), centre crop, then
-// (x * rescale - mean) / std into a CHW Float32Array, as CLIPImageProcessor and torchvision do.
+// Image preprocessing with sharp: resize (shortest edge kept in proportion, or both edges to one
+// size), centre crop, then (x * rescale - mean) / std into a CHW Float32Array, as the Hugging Face
+// image processors (CLIPImageProcessor, ViTImageProcessor) and torchvision do.
 import * as fs from 'node:fs';
 import sharp from 'sharp';
 import { InputError } from '../../shared/errors';
 
+/** Resizing filters, by their torchvision / PIL names. */
+export type Resample = 'bicubic' | 'bilinear';
+
 export interface ImagePreprocessing {
+  /** 'shortest-edge' (default): shortest edge to `resize`, aspect kept; 'exact': both edges to `resize`; 'none': no resize */
+  resizeMode?: 'shortest-edge' | 'exact' | 'none';
   resize: number;
+  /** the output is crop x crop, cut from the centre */
   crop: number;
+  /** default 'bicubic' */
+  resample?: Resample;
   mean: [number, number, number];
   std: [number, number, number];
   rescale: number;
@@ -18,6 +27,33 @@ export interface DecodedImage {
   height: number;
 }
 
+// PIL's filter codes, as preprocessor_config.json stores `resample`
+const PIL_RESAMPLE: Record<number, Resample> = { 2: 'bilinear', 3: 'bicubic' };
+const SHARP_KERNEL: Record<Resample, 'cubic' | 'linear'> = { bicubic: 'cubic', bilinear: 'linear' };
+
+type Size = number | { shortest_edge?: number; height?: number; width?: number } | undefined;
+
+/** A square edge from `size` / `crop_size`: a number, {height, width} with both equal, or {shortest_edge}. */
+function edge(v: Size, field: string, file: string): { edge: number; shortest: boolean } | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'number') return v > 0 ? { edge: v, shortest: field === 'size' } : undefined;
+  if (typeof v !== 'object') return undefined;
+  if (typeof v.shortest_edge === 'number') return { edge: v.shortest_edge, shortest: true };
+  if (typeof v.height === 'number' && typeof v.width === 'number') {
+    if (v.height !== v.width)
+      throw new InputError(
+        `${file}: ${field} is ${v.height}x${v.width} (height x width); only square model inputs are supported. Use a model with square inputs.`,
+      );
+    return { edge: v.height, shortest: false };
+  }
+  return undefined;
+}
+
+/**
+ * The preprocessing a CLIP export's preprocessor_config.json describes: `size` and `crop_size` as
+ * numbers or objects ({shortest_edge} or {height, width}), do_resize, do_center_crop, do_rescale,
+ * do_normalize and resample (PIL codes 2 bilinear, 3 bicubic).
+ */
 export function readClipPreprocessing(file: string): ImagePreprocessing {
   let cfg: Record<string, unknown>;
   try {
@@ -27,21 +63,37 @@ export function readClipPreprocessing(file: string): ImagePreprocessing {
       `${file}: cannot read the CLIP preprocessor config (${(err as Error).message}). Use the export's preprocessor_config.json.`,
     );
   }
-  const size = cfg.size as number | { shortest_edge?: number; height?: number } | undefined;
-  const cropSize = cfg.crop_size as number | { height?: number } | undefined;
-  const resize = typeof size === 'number' ? size : (size?.shortest_edge ?? size?.height);
-  const crop = typeof cropSize === 'number' ? cropSize : (cropSize?.height ?? resize);
-  const mean = cfg.image_mean as number[] | undefined;
-  const std = cfg.image_std as number[] | undefined;
-  if (!resize || !crop || mean?.length !== 3 || std?.length !== 3) {
-    throw new InputError(`${file}: needs size.shortest_edge, crop_size, image_mean[3] and image_std[3] (the CLIPImageProcessor fields).`);
+  const fields = 'size (a number, {"shortest_edge": n} or {"height": n, "width": n}), crop_size, image_mean[3] and image_std[3]';
+  const doResize = cfg.do_resize !== false;
+  const size = edge(cfg.size as Size, 'size', file);
+  const crop = edge(cfg.crop_size as Size, 'crop_size', file);
+  const doCrop = typeof cfg.do_center_crop === 'boolean' ? cfg.do_center_crop : crop !== undefined;
+  if (doResize && !size) throw new InputError(`${file}: needs a size to resize to: ${fields}.`);
+  if (doCrop && !crop) throw new InputError(`${file}: do_center_crop is on but there is no crop_size: ${fields}.`);
+  if (!doCrop && (!doResize || size!.shortest)) {
+    throw new InputError(
+      `${file}: without a centre crop (do_center_crop false) images ${doResize ? 'resized by their shortest edge' : 'not resized'} keep their own shapes and cannot be batched. Set "size": {"height": n, "width": n} or turn on do_center_crop in a copy of the file (models.clip.preprocessor).`,
+    );
   }
+  const code = cfg.resample ?? 3;
+  const resample = typeof code === 'number' ? PIL_RESAMPLE[code] : undefined;
+  if (!resample)
+    throw new InputError(
+      `${file}: resample ${JSON.stringify(code)} is not supported; use 2 (bilinear) or 3 (bicubic) in a copy of the file (models.clip.preprocessor).`,
+    );
+  const doNormalize = cfg.do_normalize !== false;
+  const mean = doNormalize ? (cfg.image_mean as number[] | undefined) : [0, 0, 0];
+  const std = doNormalize ? (cfg.image_std as number[] | undefined) : [1, 1, 1];
+  if (mean?.length !== 3 || std?.length !== 3) throw new InputError(`${file}: needs ${fields}.`);
+  const rescale = cfg.do_rescale === false ? 1 : typeof cfg.rescale_factor === 'number' ? cfg.rescale_factor : 1 / 255;
   return {
-    resize,
-    crop,
+    resizeMode: !doResize ? 'none' : size!.shortest ? 'shortest-edge' : 'exact',
+    resize: doResize ? size!.edge : crop!.edge,
+    crop: doCrop ? crop!.edge : size!.edge,
+    resample,
     mean: mean as ImagePreprocessing['mean'],
     std: std as ImagePreprocessing['std'],
-    rescale: typeof cfg.rescale_factor === 'number' ? cfg.rescale_factor : 1 / 255,
+    rescale,
   };
 }
 
@@ -124,25 +176,54 @@ function cmykToRgb(cmyk: Buffer): Buffer {
   return rgb;
 }
 
+/** The resized size before the crop. */
+function resizedSize(img: DecodedImage, p: ImagePreprocessing): { w: number; h: number } {
+  const mode = p.resizeMode ?? 'shortest-edge';
+  if (mode === 'none') return { w: img.width, h: img.height };
+  if (mode === 'exact') return { w: p.resize, h: p.resize };
+  const scale = p.resize / Math.min(img.width, img.height);
+  return { w: Math.max(p.crop, Math.round(img.width * scale)), h: Math.max(p.crop, Math.round(img.height * scale)) };
+}
+
 /** [3, crop, crop] normalised pixels, written into `out` at `offset`. */
 export async function preprocessInto(img: DecodedImage, p: ImagePreprocessing, out: Float32Array, offset: number): Promise<void> {
-  const scale = p.resize / Math.min(img.width, img.height);
-  const w = Math.max(p.crop, Math.round(img.width * scale));
-  const h = Math.max(p.crop, Math.round(img.height * scale));
-  const rgb = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
-    .resize(w, h, { kernel: 'cubic', fit: 'fill' })
-    .extract({ left: Math.floor((w - p.crop) / 2), top: Math.floor((h - p.crop) / 2), width: p.crop, height: p.crop })
-    .raw()
-    .toBuffer();
+  const { w, h } = resizedSize(img, p);
+  let rgb = img.data;
+  if (w !== img.width || h !== img.height) {
+    rgb = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+      .resize(w, h, { kernel: SHARP_KERNEL[p.resample ?? 'bicubic'], fit: 'fill' })
+      .raw()
+      .toBuffer();
+  }
+  // Centre crop; outside an image smaller than the crop the pixels are black (0 before
+  // normalisation), as Hugging Face's center_crop pads.
+  const left = Math.floor((w - p.crop) / 2);
+  const top = Math.floor((h - p.crop) / 2);
   const plane = p.crop * p.crop;
-  for (let c = 0; c < 3; c++) {
-    const m = p.mean[c];
-    const s = p.std[c];
-    const base = offset + c * plane;
-    for (let i = 0; i < plane; i++) out[base + i] = (rgb[i * 3 + c] * p.rescale - m) / s;
+  for (let y = 0; y < p.crop; y++) {
+    const sy = y + top;
+    for (let x = 0; x < p.crop; x++) {
+      const sx = x + left;
+      const inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
+      const src = (sy * w + sx) * 3;
+      for (let c = 0; c < 3; c++) {
+        const v = inside ? rgb[src + c] : 0;
+        out[offset + c * plane + y * p.crop + x] = (v * p.rescale - p.mean[c]) / p.std[c];
+      }
+    }
   }
 }
 
 export function preprocessingKey(p: ImagePreprocessing): string {
-  return JSON.stringify([p.resize, p.crop, p.mean, p.std, p.rescale, 'cubic']);
+  // Shortest-edge bicubic keeps its original key, so existing caches stay valid.
+  const mode = p.resizeMode ?? 'shortest-edge';
+  return JSON.stringify([
+    p.resize,
+    p.crop,
+    p.mean,
+    p.std,
+    p.rescale,
+    SHARP_KERNEL[p.resample ?? 'bicubic'],
+    ...(mode === 'shortest-edge' ? [] : [mode]),
+  ]);
 }

@@ -1,28 +1,31 @@
 // The user's classifier as ONE ONNX file: find its final linear layer, read W and b, expose the
 // layer's input (the features) as an extra output for one-pass inference, and write the model
 // back with a new W and b. Pure protobuf surgery; nothing here runs the model.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from '../../shared/errors';
 import { writeFileAtomic } from '../../shared/atomicWrite';
+import { classifierImageInput, type ImageInput } from './classifierInput';
+import { isFloatType } from './feeds';
+import { readOnnxModel, subgraphs, type LoadedModel, type ModelRole } from './model';
 import {
   AttributeProto,
-  DataLocation,
-  decodeModel,
   encodeModel,
+  encodeModelForSession,
   GraphProto,
   int64,
-  ModelProto,
   newTensor,
   NodeProto,
   TensorProto,
   ValueInfoProto,
 } from './proto';
+import { graphSignature } from './signature';
 import { dataTypeName, FLOAT_TYPES, readFloatTensor, tensorDims, writeFloatTensor } from './tensor';
 
 export interface ClassifierOptions {
-  /** Name of the logits graph output; default: the first output. */
+  /** Name of the logits graph output (or of a Softmax of them); default: the first output. */
   logits?: string;
+  /** Name of the image input; default: the only input. */
+  input?: string;
 }
 
 /** Where W and b live in the graph, as needed to write them back. */
@@ -45,12 +48,17 @@ export interface LinearLayer {
 export interface ClassifierInfo {
   modelPath: string;
   /** The first graph input that is not an initializer; dims are numbers, symbolic names, or null when unknown. */
-  imageInput: { name: string; shape: (number | string | null)[] };
+  imageInput: ImageInput;
+  /** The graph output read as the logits. */
+  outputName: string;
+  /** The logits: the final linear layer's output (the output itself, or the input of a final Softmax). */
   logitsName: string;
   /** The final linear layer's input tensor. */
   featuresName: string;
   numClasses: number;
   featureDim: number;
+  /** What was read differently from a plain linear head, and why (a final Softmax, several outputs), for the run log. */
+  notes: string[];
   /** Effective weight [numClasses, featureDim] row-major, Gemm alpha folded in: logits = features · Wᵀ + b. */
   weight: Float64Array;
   /** Effective bias [numClasses], Gemm beta folded in. */
@@ -63,102 +71,12 @@ export interface PreparedClassifier extends ClassifierInfo {
   modelBytes: Uint8Array;
 }
 
-// protobuf cannot encode a message of 2 GiB or more, nor can onnxruntime load one from bytes.
-const MAX_MODEL_BYTES = 2 ** 31 - 1;
+const CLASSIFIER: ModelRole = {
+  what: 'classifier model',
+  fix: 'Point models.classifier.path at the .onnx file of your whole classifier (exported e.g. with torch.onnx.export).',
+};
 
-interface Loaded {
-  model: ModelProto;
-  graph: GraphProto;
-}
-
-async function loadModel(modelPath: string): Promise<Loaded> {
-  let bytes: Buffer;
-  try {
-    bytes = await fs.promises.readFile(modelPath);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'the file does not exist'
-        : code === 'EISDIR'
-          ? 'it is a folder, not a file'
-          : code === 'EACCES' || code === 'EPERM'
-            ? 'permission denied'
-            : (err as Error).message;
-    throw new InputError(
-      `Cannot read the classifier model ${modelPath}: ${why}. Check the classifier path (models.classifier in the experiment file) points to the .onnx file of your whole classifier.`,
-    );
-  }
-  const notOnnx = `${modelPath} is not an ONNX model (it does not parse as an ONNX ModelProto with a graph). Export your classifier to ONNX (e.g. torch.onnx.export) and point models.classifier at the .onnx file.`;
-  let model: ModelProto;
-  try {
-    model = decodeModel(bytes);
-  } catch {
-    throw new InputError(notOnnx);
-  }
-  // Random bytes sometimes decode without error; a real model has an IR version and graph nodes.
-  const graph = model.graph;
-  if (int64(model.ir_version) <= 0 || !graph || !graph.node?.length || !graph.output?.length) throw new InputError(notOnnx);
-  await inlineExternalData(modelPath, graph);
-  return { model, graph };
-}
-
-function* subgraphs(graph: GraphProto): Generator<GraphProto> {
-  yield graph;
-  for (const node of graph.node ?? []) {
-    for (const attr of node.attribute ?? []) {
-      if (attr.g) yield* subgraphs(attr.g);
-      for (const g of attr.graphs ?? []) yield* subgraphs(g);
-    }
-  }
-}
-
-/** Loads every external-data tensor into raw_data so the model can be used (and saved) self-contained. */
-async function inlineExternalData(modelPath: string, graph: GraphProto): Promise<void> {
-  const dir = path.dirname(path.resolve(modelPath));
-  const files = new Map<string, Buffer>();
-  let total = 0;
-  for (const g of subgraphs(graph)) {
-    for (const t of g.initializer ?? []) {
-      if (t.data_location !== DataLocation.EXTERNAL) continue;
-      const kv = new Map((t.external_data ?? []).map((e) => [e.key ?? '', e.value ?? '']));
-      const location = kv.get('location') ?? '';
-      const file = path.resolve(dir, location);
-      // Same rule as onnxruntime: data files live beside the model, never elsewhere.
-      if (!location || path.isAbsolute(location) || path.relative(dir, file).startsWith('..')) {
-        throw new InputError(
-          `${modelPath}: tensor ${t.name} points to external data at "${location}", outside the model's folder. Keep the .data file beside the model and re-save it with a relative location.`,
-        );
-      }
-      let data = files.get(file);
-      if (!data) {
-        try {
-          data = await fs.promises.readFile(file);
-        } catch {
-          throw new InputError(
-            `${modelPath}: its weights are stored in ${file}, which cannot be read. Keep the model's external data file(s) beside the .onnx file, under the name the model was saved with.`,
-          );
-        }
-        files.set(file, data);
-      }
-      const offset = Number(kv.get('offset') ?? 0);
-      const length = kv.has('length') ? Number(kv.get('length')) : data.length - offset;
-      if (!(offset >= 0 && length >= 0 && offset + length <= data.length)) {
-        throw new InputError(
-          `${modelPath}: tensor ${t.name} needs bytes ${offset}..${offset + length} of ${file}, which has only ${data.length} bytes. The data file does not belong to this model or is truncated.`,
-        );
-      }
-      total += length;
-      if (total > MAX_MODEL_BYTES)
-        throw new InputError(
-          `${modelPath}: with its external data the model is over 2 GiB, which cannot be loaded in one piece. Use a smaller classifier.`,
-        );
-      t.raw_data = data.subarray(offset, offset + length);
-      t.external_data = [];
-      delete t.data_location;
-    }
-  }
-}
+const loadModel = (modelPath: string): Promise<LoadedModel> => readOnnxModel(modelPath, CLASSIFIER);
 
 function attr(node: NodeProto, name: string): AttributeProto | undefined {
   return node.attribute?.find((a) => a.name === name);
@@ -169,7 +87,7 @@ function describe(node: NodeProto): string {
 }
 
 interface Found {
-  info: Omit<ClassifierInfo, 'modelPath'>;
+  info: Omit<ClassifierInfo, 'modelPath' | 'imageInput'>;
   node: NodeProto;
   addNode?: NodeProto;
   /** Index of the weight / bias among the linear node's inputs (bias: on addNode for MatMul+Add). */
@@ -181,8 +99,13 @@ interface Found {
 
 function findLinearLayer(modelPath: string, graph: GraphProto, opts: ClassifierOptions): Found {
   const outputs = (graph.output ?? []).map((o) => o.name ?? '');
-  const logitsName = opts.logits ?? outputs[0];
-  if (!outputs.includes(logitsName)) {
+  const outputName = opts.logits ?? outputs[0];
+  const notes: string[] = [];
+  if (!opts.logits && outputs.length > 1)
+    notes.push(
+      `${modelPath}: the classifier has ${outputs.length} outputs; using the first, "${outputName}" (models.classifier.logits names another)`,
+    );
+  if (!outputs.includes(outputName)) {
     throw new InputError(
       `${modelPath} has no output named "${opts.logits}"; its outputs are ${outputs.map((o) => `"${o}"`).join(', ')}. Set the logits output name to one of them.`,
     );
@@ -196,19 +119,36 @@ function findLinearLayer(modelPath: string, graph: GraphProto, opts: ClassifierO
 
   const noLayer = (why: string) =>
     new InputError(
-      `${modelPath}: no final linear layer found: ${why}. TLDR retrains the classifier's last linear layer, so the logits output must come from a Gemm (e.g. PyTorch nn.Linear) or MatMul + Add with constant weights. Export the model so that it ends in its linear layer (no softmax or other ops after it), or name the logits output if it is not the first.`,
+      `${modelPath}: no final linear layer found: ${why}. TLDR retrains the classifier's last linear layer, so the logits output must come from a Gemm (e.g. PyTorch nn.Linear) or MatMul + Add with constant weights. Export the model so that it ends in its linear layer (a final Softmax is fine, no other ops after it), or name the logits output if it is not the first.`,
     );
 
-  let name = logitsName;
-  let node = producer.get(name);
-  const seen = new Set<NodeProto>();
   // Identity ops between the layer and the output change nothing.
-  while (node && node.op_type === 'Identity' && !seen.has(node)) {
-    seen.add(node);
-    name = node.input?.[0] ?? '';
-    node = producer.get(name);
+  const throughIdentity = (start: string): [string, NodeProto | undefined] => {
+    let name = start;
+    let node = producer.get(name);
+    const seen = new Set<NodeProto>();
+    while (node && node.op_type === 'Identity' && !seen.has(node)) {
+      seen.add(node);
+      name = node.input?.[0] ?? '';
+      node = producer.get(name);
+    }
+    return [name, node];
+  };
+  let [, node] = throughIdentity(outputName);
+  let logitsName = outputName;
+  if (node && !node.domain && (node.op_type === 'Softmax' || node.op_type === 'LogSoftmax')) {
+    // Probabilities out: the logits are the Softmax's input. Over the class axis only (1 or -1 on [batch, C]).
+    const axis = attr(node, 'axis')?.i;
+    if (axis !== undefined && ![1, -1].includes(int64(axis)))
+      throw noLayer(`output "${outputName}" is a ${describe(node)} over axis ${int64(axis)}, not over the classes`);
+    const op = node.op_type;
+    logitsName = node.input?.[0] ?? '';
+    [, node] = throughIdentity(logitsName);
+    notes.push(
+      `${modelPath}: output "${outputName}" is a ${op} of the final linear layer; TLDR reads the logits before it ("${logitsName}"), and the debiased model keeps the ${op}`,
+    );
   }
-  if (!node) throw noLayer(`output "${logitsName}" is not computed by any node`);
+  if (!node) throw noLayer(`output "${outputName}" is not computed by any node`);
 
   const constant = (input: string, role: string, of: NodeProto): TensorProto => {
     const t = inits.get(input);
@@ -259,8 +199,9 @@ function findLinearLayer(modelPath: string, graph: GraphProto, opts: ClassifierO
     }
     return {
       info: {
-        imageInput: imageInput(graph, inits),
+        outputName,
         logitsName,
+        notes,
         featuresName,
         numClasses: C,
         featureDim: D,
@@ -288,7 +229,7 @@ function findLinearLayer(modelPath: string, graph: GraphProto, opts: ClassifierO
     const ins = node.input ?? [];
     const mmIndex = ins.findIndex((i) => producer.get(i)?.op_type === 'MatMul');
     if (mmIndex < 0 || ins.length !== 2)
-      throw noLayer(`output "${logitsName}" comes from an ${describe(node)} whose inputs do not include a MatMul`);
+      throw noLayer(`output "${outputName}" comes from an ${describe(node)} whose inputs do not include a MatMul`);
     const mm = producer.get(ins[mmIndex])!;
     const biasInput = 1 - mmIndex;
     const [featuresName, wName] = mm.input ?? [];
@@ -308,8 +249,9 @@ function findLinearLayer(modelPath: string, graph: GraphProto, opts: ClassifierO
     );
     return {
       info: {
-        imageInput: imageInput(graph, inits),
+        outputName,
         logitsName,
+        notes,
         featuresName,
         numClasses: C,
         featureDim: D,
@@ -332,7 +274,10 @@ function findLinearLayer(modelPath: string, graph: GraphProto, opts: ClassifierO
     };
   }
 
-  throw noLayer(`output "${logitsName}" is computed by a ${describe(node)}`);
+  // A MatMul with no bias is how CLIP towers end (the projection): say so, it is a common mix-up.
+  const clipLike =
+    node.op_type === 'MatMul' ? ' with no bias after it, as at the end of a CLIP tower (CLIP models belong in models.clip)' : '';
+  throw noLayer(`output "${outputName}" is computed by a ${describe(node)}${clipLike}`);
 }
 
 function broadcastBias(values: Float64Array, C: number, beta: number, bad: () => Error): Float64Array {
@@ -343,34 +288,46 @@ function broadcastBias(values: Float64Array, C: number, beta: number, bad: () =>
   return out;
 }
 
-function imageInput(graph: GraphProto, inits: Map<string, TensorProto>): ClassifierInfo['imageInput'] {
-  // Older IR versions list initializers among the inputs too; those are not fed by the caller.
-  const input = (graph.input ?? []).find((i) => !inits.has(i.name ?? ''));
-  const dims = input?.type?.tensor_type?.shape?.dim ?? [];
-  return {
-    name: input?.name ?? '',
-    shape: dims.map((d) => (d.dim_param ? d.dim_param : d.dim_value !== undefined && d.dim_value !== null ? int64(d.dim_value) : null)),
-  };
+/**
+ * The image input and the final layer, or the clearer of the two errors: with one image-like
+ * input what is wrong is the head (e.g. a weight exported as an input); without one, the file
+ * is not an image classifier at all (e.g. a CLIP text tower).
+ */
+function inspectGraph(modelPath: string, graph: GraphProto, opts: ClassifierOptions): { imageInput: ImageInput; found: Found } {
+  let found: Found | undefined;
+  let layerError: unknown;
+  try {
+    found = findLinearLayer(modelPath, graph, opts);
+  } catch (err) {
+    layerError = err;
+  }
+  const imageLike = graphSignature(graph).inputs.filter((t) => isFloatType(t.elemType) && t.shape.length === 4).length === 1;
+  if (layerError && imageLike) throw layerError;
+  const imageInput = classifierImageInput(graph, modelPath, opts.input);
+  if (layerError) throw layerError;
+  return { imageInput, found: found! };
 }
 
 /** Reads the classifier's final linear layer (W, b, feature tensor) without building an inference model. */
 export async function inspectClassifier(modelPath: string, opts: ClassifierOptions = {}): Promise<ClassifierInfo> {
   const { graph } = await loadModel(modelPath);
-  return { modelPath, ...findLinearLayer(modelPath, graph, opts).info };
+  const { imageInput, found } = inspectGraph(modelPath, graph, opts);
+  return { modelPath, imageInput, ...found.info };
 }
 
 /** inspectClassifier plus the model bytes for onnxruntime, with the features as an extra output. */
 export async function prepareClassifier(modelPath: string, opts: ClassifierOptions = {}): Promise<PreparedClassifier> {
   const { model, graph } = await loadModel(modelPath);
-  const found = findLinearLayer(modelPath, graph, opts);
-  const { featuresName } = found.info;
-  if (!(graph.output ?? []).some((o) => o.name === featuresName)) {
-    const known = [...(graph.value_info ?? []), ...(graph.input ?? [])].find((v) => v.name === featuresName);
-    const output: ValueInfoProto = known ?? { name: featuresName, type: { tensor_type: { elem_type: found.weightTensor.data_type } } };
+  const { imageInput, found } = inspectGraph(modelPath, graph, opts);
+  // The features, and the logits when a Softmax follows them, as extra outputs.
+  for (const name of [found.info.featuresName, found.info.logitsName]) {
+    if ((graph.output ?? []).some((o) => o.name === name)) continue;
+    const known = [...(graph.value_info ?? []), ...(graph.input ?? [])].find((v) => v.name === name);
+    const output: ValueInfoProto = known ?? { name, type: { tensor_type: { elem_type: found.weightTensor.data_type } } };
     graph.output = [...(graph.output ?? []), output];
   }
-  const modelBytes = encodeModel(model);
-  return { modelPath, ...found.info, modelBytes };
+  const modelBytes = encodeModelForSession(model);
+  return { modelPath, imageInput, ...found.info, modelBytes };
 }
 
 function uniqueName(graph: GraphProto, base: string): string {

@@ -7,3 +7,5 @@ export {
   PreparedClassifier,
   prepareClassifier,
 } from './classifier';
+export { classifierRunner, ClassifierRunner } from './classifierRunner';
+export { ImageInput, inputSizeProblem } from './classifierInput';

@@ -1,11 +1,9 @@
 // Load the two models of an experiment and wrap them as image encoders for the cache:
 // the classifier (one pass gives its features; the final layer's W and b are read from the
 // graph) and CLIP's vision tower.
-import * as ort from 'onnxruntime-node';
-import { InputError } from '../../shared/errors';
 import { hashFile } from '../cache';
 import { loadClip, type ClipModel } from '../clip/clipModel';
-import { prepareClassifier, type PreparedClassifier } from '../onnx';
+import { classifierRunner, prepareClassifier, type PreparedClassifier } from '../onnx';
 import { createSession } from '../onnxSession';
 import { preprocessingKey, type ImagePreprocessing } from '../images/preprocess';
 import type { ImageEncoder } from '../images/encodeImages';
@@ -23,33 +21,19 @@ export interface LoadedClassifier {
 export async function loadClassifier(ctx: StepContext): Promise<LoadedClassifier> {
   const cfg = ctx.loaded.experiment.models.classifier;
   const file = ctx.loaded.resolve(cfg.path);
-  const info = await prepareClassifier(file, { logits: cfg.logits });
+  const info = await prepareClassifier(file, { logits: cfg.logits, input: cfg.input });
   const p = cfg.preprocessing;
-  const preprocessing: ImagePreprocessing = { resize: p.resize, crop: p.crop, mean: p.mean, std: p.std, rescale: 1 / 255 };
-  const inputName = cfg.input ?? info.imageInput.name;
-  const shape = info.imageInput.shape;
-  if (shape.length === 4 && typeof shape[2] === 'number' && typeof shape[3] === 'number' && (shape[2] !== p.crop || shape[3] !== p.crop)) {
-    throw new InputError(
-      `${file}: the classifier takes ${shape[2]}x${shape[3]} images but models.classifier.preprocessing.crop is ${p.crop}. Set crop (and resize) to match the model.`,
-    );
-  }
+  const preprocessing: ImagePreprocessing = { ...p, rescale: 1 / 255 };
   const session = await createSession(info.modelBytes, file, { executionProvider: ctx.executionProvider });
+  const runner = classifierRunner(session, info, p.crop);
+  for (const note of [...info.notes, ...runner.notes]) ctx.log('info', note, 'encode-images');
   const hash = await hashFile(file);
   const encoder: ImageEncoder = {
     name: 'classifier',
     namespace: ctx.cache.namespace('classifier-features', hash, info.featuresName, preprocessingKey(preprocessing)),
     preprocessing,
     dim: info.featureDim,
-    async run(pixels, n) {
-      const out = await session.run({ [inputName]: new ort.Tensor('float32', pixels, [n, 3, p.crop, p.crop]) }, [info.featuresName]);
-      const t = out[info.featuresName];
-      if (t.data.length !== n * info.featureDim) {
-        throw new InputError(
-          `${file}: the final layer's input "${info.featuresName}" has ${t.data.length / n} values per image, expected ${info.featureDim}.`,
-        );
-      }
-      return t.data as Float32Array;
-    },
+    run: async (pixels, n) => (await runner.run(pixels, n))[info.featuresName],
   };
   return { info, path: file, hash, preprocessing, encoder, release: () => session.release() };
 }
@@ -62,11 +46,13 @@ export interface LoadedClip {
 
 export async function loadClipModels(ctx: StepContext): Promise<LoadedClip> {
   const model = await loadClip(ctx.loaded.experiment.models.clip, ctx.loaded.resolve, { executionProvider: ctx.executionProvider });
-  const [textHash, visionHash, tokHash] = await Promise.all([
-    hashFile(model.files.textModel),
-    hashFile(model.files.visionModel),
-    hashFile(model.files.tokenizer),
-  ]);
+  for (const note of model.notes) ctx.log('info', note, 'encode-images');
+  const { textModel, visionModel, tokenizer, merges } = model.files;
+  // One file may hold both towers: hash it once.
+  const files = [...new Set([textModel, visionModel, tokenizer, ...(merges ? [merges] : [])])];
+  const hashes = new Map(await Promise.all(files.map(async (f) => [f, await hashFile(f)] as const)));
+  const [textHash, visionHash] = [hashes.get(textModel)!, hashes.get(visionModel)!];
+  const tokHashes = [tokenizer, ...(merges ? [merges] : [])].map((f) => hashes.get(f)!);
   const imageEncoder: ImageEncoder = {
     name: 'clip',
     namespace: ctx.cache.namespace('clip-image', visionHash, preprocessingKey(model.preprocessing)),
@@ -74,5 +60,5 @@ export async function loadClipModels(ctx: StepContext): Promise<LoadedClip> {
     dim: model.dim,
     run: (pixels, n) => model.encodePixels(pixels, n),
   };
-  return { model, textNamespace: ctx.cache.namespace('clip-text', textHash, tokHash), imageEncoder };
+  return { model, textNamespace: ctx.cache.namespace('clip-text', textHash, ...tokHashes), imageEncoder };
 }

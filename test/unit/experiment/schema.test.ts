@@ -17,7 +17,9 @@ test('a valid experiment parses and gets the method defaults', () => {
   assert.equal(exp.settings.selection, 'auto');
   assert.deepEqual(exp.settings.ablations, { noGapConstraint: false, noWordFilter: false, noTemplates: false });
   assert.equal(exp.settings.retrain.preset, 'converge');
-  assert.equal(exp.models.clip.textModel, 'onnx/text_model.onnx');
+  assert.equal(exp.models.clip.variant, 'auto');
+  assert.equal(exp.models.clip.textModel, undefined, 'the towers are found in the folder unless named');
+  assert.equal(exp.models.classifier.preprocessing.resample, 'bicubic');
   assert.deepEqual(exp.models.classifier.preprocessing.mean, [0.485, 0.456, 0.406]);
   assert.equal(exp.words.targets.landbird[0].source, 'user');
 });

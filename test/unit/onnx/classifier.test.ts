@@ -85,7 +85,15 @@ for (const variant of VARIANTS) {
     assert.equal(p.featureDim, 6);
     assert.equal(p.weight.length, 18);
     assert.equal(p.bias.length, 3);
-    assert.deepEqual(p.imageInput, { name: 'image', shape: ['batch', 3, 8, 8] });
+    assert.deepEqual(p.imageInput, {
+      name: 'image',
+      shape: ['batch', 3, 8, 8],
+      elemType: 1,
+      layout: 'NCHW',
+      fixedBatch: undefined,
+      height: 8,
+      width: 8,
+    });
     assert.equal(p.logitsName, 'logits');
     const { features, logits } = await onePass(p);
     // The extra output must be the same tensor the original model computes its logits from.

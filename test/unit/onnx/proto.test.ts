@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { decodeModel, encodeModel, int64, newTensor, NodeProto } from '../../../src/engine/onnx/proto';
+import * as ort from 'onnxruntime-node';
+import { decodeModel, encodeModel, encodeModelForSession, int64, newTensor, NodeProto } from '../../../src/engine/onnx/proto';
 import { readFloatTensor, writeFloatTensor } from '../../../src/engine/onnx/tensor';
 import { ONNX_PROTO_TEXT } from '../../../src/engine/onnx/onnxProtoText';
 
@@ -79,4 +80,31 @@ test('float32, float64 and float16 tensors round-trip through raw_data and clear
     [...readFloatTensor(h)].map((v) => +v.toFixed(4)),
     [1, -2, 0.3333],
   );
+});
+
+test('encodeModelForSession: large weights appended as they are, the same model for protobuf and onnxruntime', async () => {
+  const file = path.join(ROOT, 'test/fixtures/clip/split/onnx/text_model.onnx');
+  const bytes = fs.readFileSync(file);
+  const model = decodeModel(bytes);
+  const large = model.graph!.initializer!.filter((t) => (t.raw_data?.length ?? 0) >= 4096);
+  assert.ok(large.length >= 1, 'the token embedding table (629 x 16 float32) takes the fast path');
+  const fast = encodeModelForSession(model);
+  assert.equal(fast.length, bytes.length, 'same fields, only in another order');
+  assert.ok(!Buffer.from(fast).equals(bytes), 'the large initializers moved to the end of the graph');
+  const again = decodeModel(fast);
+  const byName = (m: typeof model) => new Map(m.graph!.initializer!.map((t) => [t.name, Buffer.from(t.raw_data ?? [])]));
+  assert.deepEqual(byName(again), byName(model));
+  assert.deepEqual(
+    again.graph!.node!.map((n) => n.output),
+    model.graph!.node!.map((n) => n.output),
+  );
+  const ids = new ort.Tensor('int64', BigInt64Array.from([627n, 320n, 515n, 628n]), [1, 4]);
+  const mask = new ort.Tensor('int64', BigInt64Array.from([1n, 1n, 1n, 1n]), [1, 4]);
+  const run = async (m: Uint8Array) => {
+    const s = await ort.InferenceSession.create(m);
+    const out = (await s.run({ input_ids: ids, attention_mask: mask })).text_embeds.data;
+    await s.release();
+    return out;
+  };
+  assert.deepEqual(await run(fast), await run(bytes));
 });
