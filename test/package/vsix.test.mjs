@@ -157,7 +157,7 @@ for (const target of TARGETS) {
     );
     for (const n of natives) assert.equal(binaryPlatform(entries.get(n).head), target, `${n} is not a ${target} binary`);
     for (const pattern of expected)
-      assert.equal(natives.filter((n) => pattern.test(n)).length, 1, `${target}: no native file matches ${pattern}`);
+      assert.equal(natives.filter((n) => pattern.test(n)).length, 1, `${target}: expected one native file matching ${pattern}`);
     assert.deepEqual(
       natives.filter((n) => !expected.some((p) => p.test(n))),
       [],
