@@ -32,6 +32,7 @@ import {
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { MAX_VSIX_BYTES, ORT_FALLBACK, TARGETS, cacheDir, ortLibraryOf, splitTarget, vsixPath } from './vsix-targets.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -41,14 +42,20 @@ const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 // onnxruntime.dll loads DirectML.dll for the `dml` execution provider the settings offer.
 const ORT_EXTRA = { win32: ['DirectML.dll'] };
 
-const args = process.argv.slice(2);
-const option = (name) => args.flatMap((a, i) => (a === name ? [args[i + 1]] : []));
+const { values: args } = parseArgs({
+  options: {
+    all: { type: 'boolean' },
+    target: { type: 'string', multiple: true },
+    out: { type: 'string' },
+    'no-build': { type: 'boolean' },
+    jobs: { type: 'string', default: String(Math.min(3, availableParallelism())) },
+  },
+});
 const hostTarget = `${process.platform}-${process.arch}`;
-const targets = args.includes('--all') ? TARGETS : option('--target').length ? option('--target') : [hostTarget];
+const targets = args.all ? TARGETS : (args.target ?? [hostTarget]);
 for (const t of targets)
   if (!TARGETS.includes(t)) throw new Error(`no VSIX target "${t}"; the targets are ${TARGETS.join(', ')} (--target)`);
-if (option('--out').length && targets.length !== 1) throw new Error('--out names one VSIX; give one --target with it');
-const jobs = Number(option('--jobs')[0] ?? Math.min(3, availableParallelism()));
+if (args.out && targets.length !== 1) throw new Error('--out names one VSIX; give one --target with it');
 const mb = (n) => `${(n / 1024 / 1024).toFixed(1)} MB`;
 const installed = (dir) =>
   existsSync(join(dir, 'package.json')) ? JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version : undefined;
@@ -210,7 +217,7 @@ async function prepareTarget(target) {
 async function packageTarget(target, lines, vsce) {
   const ignoreFile = join(cacheRoot, `${target}.vscodeignore`);
   writeFileSync(ignoreFile, readFileSync(join(root, '.vscodeignore'), 'utf8') + '\n' + lines.join('\n') + '\n');
-  const out = resolve(option('--out')[0] ?? vsixPath(root, manifest, target));
+  const out = resolve(args.out ?? vsixPath(root, manifest, target));
   mkdirSync(dirname(out), { recursive: true });
   const vsceArgs = ['package', '--target', target, '--ignoreFile', ignoreFile, '--follow-symlinks', '--no-yarn', '--out', out];
   if (!manifest.repository) vsceArgs.push('--allow-missing-repository', '--no-rewrite-relative-links');
@@ -245,7 +252,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 try {
-  if (!args.includes('--no-build')) {
+  if (!args['no-build']) {
     const r = spawnSync(process.execPath, ['esbuild.mjs', '--production'], { cwd: root, stdio: 'inherit' });
     if (r.status !== 0) throw new Error('the production bundle failed (node esbuild.mjs --production)');
   }
@@ -254,7 +261,7 @@ try {
   unlinkAll();
   const lines = new Map();
   await pool(targets, targets.length, async (t) => lines.set(t, await prepareTarget(t)));
-  await pool(targets, jobs, (t) => packageTarget(t, lines.get(t), vsce));
+  await pool(targets, Number(args.jobs), (t) => packageTarget(t, lines.get(t), vsce));
 } finally {
   unlinkAll();
   unlock();
