@@ -17,6 +17,8 @@ export default tseslint.config(
     ignores: [
       'node_modules/',
       'out/',
+      '.vsix-cache/',
+      'vsix/',
       'dist/',
       'media/',
       'test/e2e/.host/',

@@ -14,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRequire } from 'node:module';
+import { vsixPath as vsixFor } from '../../tools/vsix-targets.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '..', '..');
@@ -88,7 +89,9 @@ export async function freePort() {
 
 /** The VSIX the tests install: $E2E_VSIX, else the one run.sh packages. */
 export function vsixPath() {
-  const p = resolve(process.env.E2E_VSIX ?? join(artifactsDir, 'tldr-debias-linux-x64.vsix'));
+  // the VSIX test/e2e/run.sh and test:package build for this machine (tools/vsix-targets.mjs names it)
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
+  const p = resolve(process.env.E2E_VSIX ?? vsixFor(repoRoot, pkg, 'linux-x64'));
   if (!existsSync(p)) throw new Error(`no VSIX at ${p}: run test/e2e/run.sh (or set E2E_VSIX)`);
   return p;
 }

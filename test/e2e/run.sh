@@ -4,7 +4,7 @@
 #
 #   test/e2e/run.sh                       # everything
 #   test/e2e/run.sh test/e2e/install.test.mjs    # some test files
-#   E2E_SKIP_PACKAGE=1 test/e2e/run.sh    # reuse the VSIX packaged last time
+#   E2E_SKIP_PACKAGE=1 test/e2e/run.sh    # reuse the linux-x64 VSIX packaged last (npm test: by test:package)
 # Screenshots and failure logs: test/e2e/artifacts/.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -16,9 +16,10 @@ start=$(date +%s)
 
 mkdir -p "$here/artifacts"
 rm -rf "$here/artifacts/failures"
-export E2E_VSIX="${E2E_VSIX:-$here/artifacts/tldr-debias-linux-x64.vsix}"
+# Where `npm run package` writes the linux-x64 VSIX: vsix/<name>-linux-x64-<version>.vsix.
+export E2E_VSIX="${E2E_VSIX:-$root/vsix/$(node -p "const m = require('./package.json'); m.name + '-linux-x64-' + m.version").vsix}"
 if [ -z "${E2E_SKIP_PACKAGE:-}" ] || [ ! -f "$E2E_VSIX" ]; then
-  node tools/package-vsix.mjs --out "$E2E_VSIX"
+  node tools/package-vsix.mjs --target linux-x64 --out "$E2E_VSIX"
 fi
 
 if [ $# -gt 0 ]; then tests=("$@"); else tests=("$here"/*.test.mjs); fi
