@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
-  balancedSubset,
   fitDfrFinal,
   fitDfrReference,
   fitStandardScaler,
@@ -15,8 +14,7 @@ import {
   type Scaler,
 } from '../../../src/engine/math/dfr';
 import { designFromRows, fitL1Logistic } from '../../../src/engine/math/l1Logistic';
-import { fitLogisticRegression, logits, predict } from '../../../src/engine/math/linearHead';
-import { createRng, deriveSeed } from '../../../src/engine/math/rng';
+import { logits, predict } from '../../../src/engine/math/linearHead';
 import { InputError, isAbortError } from '../../../src/shared/errors';
 
 // The fixture comes from tools/fixtures/dfr_reference.py (scikit-learn 1.2.1, liblinear): see
@@ -274,47 +272,23 @@ test('the head on raw features makes the scaled model decisions (scaler folded i
   }
 });
 
-test('fitDfrReference records what it did and beats the old L2 / C=1 / one-subsample reference', async () => {
-  const S = cases.map((l) => l.c.spuriousValues);
-  for (const [ci, l] of cases.entries()) {
+test('fitDfrReference records what it did', async () => {
+  for (const l of cases) {
     const { dim, classes } = l.c;
-    const olds: number[] = [];
-    const news: number[] = [];
-    for (const seed of [0, 1, 2]) {
-      const r = await fitDfrReference({ val: l.val, train: { features: l.train, n: l.c.train.n }, dim, classes, seed });
-      news.push(worstGroup(predict(r.head.weight, r.head.bias, l.test, l.c.test.n, dim, classes), l.c.test, S[ci]));
-      if (seed === 0) {
-        const rec = r.record;
-        assert.deepEqual(rec.cGrid, [...WATERBIRDS_C_GRID]);
-        assert.ok(WATERBIRDS_C_GRID.includes(rec.chosenC));
-        assert.equal(rec.tuning.length, 7);
-        const best = Math.max(...rec.tuning.map((t) => t.heldoutWorstGroup));
-        assert.equal(rec.tuning.find((t) => t.C === rec.chosenC)!.heldoutWorstGroup, best);
-        assert.equal(rec.scaler, 'train');
-        const groupsN = classes * S[ci];
-        const smallest = Math.min(...rec.groups.map((g) => g.valRows));
-        assert.equal(rec.groups.length, groupsN);
-        assert.equal(rec.subsetSize, groupsN * smallest);
-        assert.equal(rec.finalSubsets, 20);
-        assert.equal(rec.tuningRows.heldout, Math.floor(l.val.n / 2));
-        assert.ok(rec.converged && rec.solverViolation < 1e-8);
-      }
-      // the reference this replaces: one group-balanced subsample, scaler fitted on it, L2, C = 1
-      const rows = balancedSubset(l.val.groups, allRows(l.val.n), createRng(deriveSeed(seed, 'dfr')));
-      const X = new Float64Array(rows.length * dim);
-      rows.forEach((r, i) => X.set(l.val.features.subarray(r * dim, (r + 1) * dim), i * dim));
-      const old = await fitLogisticRegression(
-        X,
-        Int32Array.from(rows, (r) => l.val.labels[r]),
-        rows.length,
-        dim,
-        classes,
-      );
-      olds.push(worstGroup(predict(old.weight, old.bias, l.test, l.c.test.n, dim, classes), l.c.test, S[ci]));
-    }
-    const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
-    // measured worst-group test accuracy, seeds 0-2: 2 classes 0.820 vs 0.723; 3 classes 0.633 vs 0.572
-    assert.ok(mean(news) >= mean(olds) + 0.03, `${l.c.name}: faithful DFR ${news} vs old reference ${olds}`);
+    const { record: rec } = await fitDfrReference({ val: l.val, train: { features: l.train, n: l.c.train.n }, dim, classes, seed: 0 });
+    assert.deepEqual(rec.cGrid, [...WATERBIRDS_C_GRID]);
+    assert.ok(WATERBIRDS_C_GRID.includes(rec.chosenC));
+    assert.equal(rec.tuning.length, 7);
+    const best = Math.max(...rec.tuning.map((t) => t.heldoutWorstGroup));
+    assert.equal(rec.tuning.find((t) => t.C === rec.chosenC)!.heldoutWorstGroup, best);
+    assert.equal(rec.scaler, 'train');
+    const groupsN = classes * l.c.spuriousValues;
+    const smallest = Math.min(...rec.groups.map((g) => g.valRows));
+    assert.equal(rec.groups.length, groupsN);
+    assert.equal(rec.subsetSize, groupsN * smallest);
+    assert.equal(rec.finalSubsets, 20);
+    assert.equal(rec.tuningRows.heldout, Math.floor(l.val.n / 2));
+    assert.ok(rec.converged && rec.solverViolation < 1e-8);
   }
 });
 
