@@ -177,7 +177,7 @@ export const dataSchema = z
   })
   .strict();
 
-/** The default projector lambda candidates (see docs/architecture.md for the measurements behind them). */
+/** The default projector lambda candidates (the README's "Without group labels" gives the measurements behind them). */
 export const DEFAULT_LAMBDA_GRID = [1, 5, 20, 50, 200, 1000] as const;
 
 export const retrainSchema = z
