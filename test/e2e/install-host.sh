@@ -23,8 +23,10 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install-host: apt-get install ${need_apt[*]}"
   sudo_cmd=()
   [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${need_apt[@]}"
+  # A busy CI machine may have another apt (unattended upgrades, a parallel job) holding the lock: wait for it.
+  apt_wait=(-o DPkg::Lock::Timeout=900)
+  "${sudo_cmd[@]}" apt-get "${apt_wait[@]}" update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get "${apt_wait[@]}" install -y -qq "${need_apt[@]}"
 fi
 
 if [ -z "${E2E_HOST_FORCE:-}" ] && [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ] \
