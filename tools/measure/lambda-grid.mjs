@@ -33,12 +33,18 @@ const { values } = parseArgs({
     single: { type: 'string', default: '50' },
     grid: { type: 'string', default: '1,5,20,50,200,1000' },
     selections: { type: 'string', default: 'val-groups,pseudo-groups' },
+    // `--configs single --label lambda-200 --single 200 --no-warmup`: one more lambda's test figure
+    configs: { type: 'string', default: 'single,grid' },
+    label: { type: 'string', default: 'single' },
+    'no-warmup': { type: 'boolean', default: false },
   },
 });
 const nums = (s) => s.split(',').map(Number);
 const worlds = values.worlds.split(',');
 const seeds = Number(values.seeds);
-const configs = { single: nums(values.single), grid: nums(values.grid) };
+const configs = Object.fromEntries(
+  values.configs.split(',').map((c) => (c === 'single' ? [values.label, nums(values.single)] : [c, nums(values.grid)])),
+);
 const selections = values.selections.split(',');
 fs.mkdirSync(values.out, { recursive: true });
 const resultsFile = path.join(values.out, 'results.json');
@@ -79,8 +85,10 @@ function run(base, name, settings) {
 const pct = (x) => (x === undefined ? undefined : Math.round(x * 1000) / 10);
 for (const world of worlds) {
   const base = await setUp(world);
-  console.error(`[${new Date().toISOString()}] ${world}: warm-up run (fills the embedding cache)`);
-  run(base, 'warmup', { seed: 0, lambda: configs.single });
+  if (!values['no-warmup']) {
+    console.error(`[${new Date().toISOString()}] ${world}: warm-up run (fills the embedding cache)`);
+    run(base, 'warmup', { seed: 0, lambda: nums(values.single) });
+  }
   for (const selection of selections) {
     for (const [config, lambda] of Object.entries(configs)) {
       for (let seed = 0; seed < seeds; seed++) {
@@ -134,7 +142,7 @@ for (const world of worlds)
       const t = rs.map((r) => r.tldr);
       const rss = rs.map((r) => r.maxRssMB);
       console.log(
-        `| ${world} | ${selection} | ${config === 'single' ? configs.single.join(',') : `grid ${configs.grid.join(',')}`} | ${mean(t).toFixed(1)} ± ${sd(t).toFixed(1)} | ${t.join(', ')} | ${rs
+        `| ${world} | ${selection} | ${config === 'grid' ? `grid ${configs.grid.join(',')}` : configs[config].join(',')} | ${mean(t).toFixed(1)} ± ${sd(t).toFixed(1)} | ${t.join(', ')} | ${rs
           .map((r) => `(${r.chosen?.lambda}, ${r.chosen?.weightDecay})`)
           .join(
             ' ',
