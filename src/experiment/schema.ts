@@ -177,7 +177,11 @@ export const dataSchema = z
   })
   .strict();
 
-/** The default projector lambda candidates (the README's "Without group labels" gives the measurements behind them). */
+/**
+ * The default projector lambda candidates, chosen with settings.selection. Kept after measuring
+ * single lambda 50 vs this grid on the birds demo, fruit-small and fruit-3 (3 seeds, val-groups and
+ * pseudo-groups, peak RSS of both): docs/measurements/lambda-grid.md.
+ */
 export const DEFAULT_LAMBDA_GRID = [1, 5, 20, 50, 200, 1000] as const;
 
 export const retrainSchema = z

@@ -495,7 +495,7 @@ def main():
         log(f'erm epoch {ep + 1}: val worst {sv["worst"]:.3f} avg {sv["avg_train_weighted"]:.3f} groups {sv["groups"]} ({time.time() - t0:.0f}s)')
     clf.eval()
     feats = {k: run_batched(clf.features, xs[k]).numpy().astype(np.float64) for k in sets}
-    erm = {k: summarise(run_batched(clf, xs[k]).argmax(1).numpy(), sets[k]['y'], sets[k]['a'], n_cls, n_sp, train_weights) for k in ('val', 'test')}
+    erm = {k: summarise(run_batched(clf, xs[k]).argmax(1).numpy(), sets[k]['y'], sets[k]['a'], n_cls, n_sp, train_weights) for k in ('train', 'val', 'test')}
     log('ERM test', erm['test'])
 
     # 5. DFR reference: logistic regression on group-balanced val features (C chosen on val halves)
@@ -652,6 +652,11 @@ def main():
             'modality_gap': {'norm_unnormalised': round(float(np.linalg.norm(gap)), 4), 'norm_l2_normalised': round(float(np.linalg.norm(gap_unit)), 4),
                              'mean_image_norm': round(float(np.linalg.norm(cap_img, axis=1).mean()), 4),
                              'mean_text_norm': round(float(np.linalg.norm(cap_txt, axis=1).mean()), 4), 'pairs': len(cap_rows)},
+        },
+        'figures_erm_by_split': {
+            'note': 'percent; the ERM classifier on every split (train is what it was fitted on)',
+            **{k: {'avg': pct(erm[k]['avg_train_weighted']), 'worst': pct(erm[k]['worst']),
+                   'groups': {g: pct(v) for g, v in erm[k]['groups'].items()}} for k in ('train', 'val', 'test')},
         },
         'numpy_tldr_check': {
             'note': 'sanity check of the world, not the engine: selected on val; lambda %g, mean gap, G W = 0, ReLU' % lam,

@@ -9,7 +9,7 @@ import type { ExperimentInput } from '../../experiment';
 import { writeFileAtomic } from '../../shared/atomicWrite';
 import { createExperimentFile } from '../../experiment';
 import { generateWorld } from './generator';
-import { demoWordsSchema, parseWorldSpec } from './spec';
+import { demoWordsSchema, parseWorldSpec, type DemoWords, type WorldSpec } from './spec';
 import birdsSpec from './worlds/birds.json';
 import birdsWords from './worlds/birds.words.json';
 
@@ -49,15 +49,17 @@ async function copyIfMissing(from: string, to: string): Promise<void> {
   await writeFileAtomic(to, await fs.promises.readFile(from));
 }
 
-export function demoExperiment(pre: DemoPreprocessing): ExperimentInput {
-  const world = parseWorldSpec(birdsSpec);
-  const words = demoWordsSchema.parse(birdsWords);
-  // The word file stands in for an LLM answer, mess included; it is imported as such.
+/**
+ * The experiment for a generated world: its task, the models under models/, the world's
+ * metadata.csv and captions.csv under world/, and the world's word file imported as an LLM
+ * answer (mess included: it stands in for one).
+ */
+export function worldExperiment(world: WorldSpec, words: DemoWords, pre: DemoPreprocessing, name: string): ExperimentInput {
   const entries = (lists: Record<string, string[]>) =>
     Object.fromEntries(Object.entries(lists).map(([k, ws]) => [k, ws.map((text) => ({ text, source: 'llm' as const }))]));
   return {
     version: 1,
-    name: 'Demo: birds on land and water',
+    name,
     task: { ...world.task, lowercaseWords: true },
     models: {
       clip: { dir: 'models/clip' },
@@ -73,13 +75,25 @@ export function demoExperiment(pre: DemoPreprocessing): ExperimentInput {
   };
 }
 
-/** Copy the committed tiny CLIP and classifier into dir/models; returns the classifier's preprocessing. */
-export async function installDemoModels(dir: string): Promise<DemoPreprocessing> {
-  const assets = demoAssetsDir();
+export function demoExperiment(pre: DemoPreprocessing): ExperimentInput {
+  return worldExperiment(parseWorldSpec(birdsSpec), demoWordsSchema.parse(birdsWords), pre, 'Demo: birds on land and water');
+}
+
+/**
+ * Copy a world's trained tiny CLIP and classifier (as tools/demo/train_demo_models.py writes
+ * them: clip/, classifier.onnx, provenance.json) from `assets` into dir/models; returns the
+ * classifier's preprocessing.
+ */
+export async function installWorldModels(assets: string, dir: string): Promise<DemoPreprocessing> {
   await copyIfMissing(path.join(assets, 'clip'), path.join(dir, 'models', 'clip'));
   await copyIfMissing(path.join(assets, 'classifier.onnx'), path.join(dir, 'models', 'classifier.onnx'));
   const provenance = JSON.parse(await fs.promises.readFile(path.join(assets, 'provenance.json'), 'utf8'));
   return provenance.classifier.preprocessing;
+}
+
+/** Copy the committed tiny CLIP and classifier into dir/models; returns the classifier's preprocessing. */
+export function installDemoModels(dir: string): Promise<DemoPreprocessing> {
+  return installWorldModels(demoAssetsDir(), dir);
 }
 
 export async function writeDemoExperiment(dir: string, opts: Pick<EngineOptions, 'onEvent' | 'signal'> = {}): Promise<string> {
