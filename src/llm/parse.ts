@@ -92,3 +92,72 @@ function looksLikeSentence(s: string): boolean {
 export function extractWords(content: string): string[] {
   return parseJsonWords(content) ?? parseTextWords(content);
 }
+
+function isJson(content: string): boolean {
+  try {
+    JSON.parse(stripFences(content).trim());
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An HTML page (a proxy's error page, a login form, a base URL that is a web site, not the API). */
+export function looksLikeHtml(content: string): boolean {
+  const head = content.trimStart().slice(0, 512).toLowerCase();
+  return (
+    /^<(?:!doctype html|html|head|body|meta|title|div|p|h1|center)[\s>]/.test(head) ||
+    /<\/(?:html|body|head|title)>/.test(content.slice(0, 4096).toLowerCase())
+  );
+}
+
+/**
+ * A plausible item of a word list, once normalised: a short phrase of letters (digits, spaces,
+ * hyphens, apostrophes, periods and ampersands inside it are fine: "1950s diner", "St. Bernard",
+ * "black-and-white warbler"); no markup, brackets, symbols or sentence punctuation.
+ */
+export function plausibleWord(text: string): boolean {
+  if (!text || text.length > 60 || text.split(/\s+/u).length > 6) return false;
+  if (!/\p{L}/u.test(text)) return false;
+  return /^[\p{L}\p{N}][\p{L}\p{M}\p{N} '’\-.&]*$/u.test(text);
+}
+
+export type AnswerReading =
+  | { ok: true; words: string[]; via: 'json' | 'list'; /** JSON items that are not short phrases, left out */ dropped: string[] }
+  | { ok: false; why: string; fatal?: boolean };
+
+/**
+ * Reads an answer as a word list, or says why it is not one. Accepted: the requested JSON
+ * structure (or one of its near forms, see parseJsonWords), or a plausible list: one item per
+ * line (numbered, bulleted or bare) or per comma, each a short phrase of letters. An answer
+ * with any other item (prose, markup, symbols) is refused as a whole: a list that is half
+ * garbage is not a list to write into the experiment file.
+ */
+export function readWordAnswer(content: string): AnswerReading {
+  if (!content.trim()) return { ok: false, why: 'the answer was empty' };
+  if (looksLikeHtml(content))
+    return {
+      ok: false,
+      why: 'the answer is an HTML page, not a word list: is the base URL the API (it usually ends in /v1), not a web page, a proxy or a login page?',
+      fatal: true,
+    };
+  const json = parseJsonWords(content);
+  if (json) {
+    // the requested structure: its items that are not short phrases are left out, not the answer
+    const good = json.filter((w) => plausibleWord(normalizeWord(w, false)));
+    const dropped = json.filter((w) => normalizeWord(w, false) && !plausibleWord(normalizeWord(w, false)));
+    if (good.length || json.length === 0) return { ok: true, words: good, via: 'json', dropped };
+    return {
+      ok: false,
+      why: `none of the items of its JSON list is a word or a short phrase (${JSON.stringify(dropped[0]?.slice(0, 40))})`,
+    };
+  }
+  if (isJson(content)) return { ok: false, why: 'it is JSON, but not the requested {"words": [...]}' };
+  const items = parseTextWords(content)
+    .map((w) => normalizeWord(w, false))
+    .filter((w) => w.length > 0);
+  if (items.length === 0) return { ok: false, why: 'it holds no list items' };
+  const bad = items.filter((w) => !plausibleWord(w));
+  if (bad.length) return { ok: false, why: `it is not a list of short phrases (${JSON.stringify(bad[0]!.slice(0, 40))} is not one)` };
+  return { ok: true, words: items, via: 'list', dropped: [] };
+}
