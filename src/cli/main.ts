@@ -8,6 +8,7 @@ import { tokenizeCommand } from './commands/tokenize';
 import { schemaCommand } from './commands/schema';
 import { demoCommand } from './commands/demo';
 import { wordsCommand } from './commands/words';
+import { runsCommand } from './commands/runs';
 
 const USAGE = `tldr-debias ${PACKAGE_VERSION}: debias an image classifier's last layer with text (TLDR)
 
@@ -16,13 +17,15 @@ Usage: tldr-debias <command> [options]
 Commands:
   demo [--out DIR] [--seeds N] [--json]   the offline demo world, end to end
   run EXP [--json]                        run TLDR on an experiment file (*.tldr.json)
+  runs EXP [--json]                       the runs of an experiment and their status
   score EXP [--json]                      validation scores of every word
   words EXP [--generate] [...]            list words, or generate more with an LLM
   tokenize --clip DIR TEXT...             CLIP token ids of TEXT, as JSON
   schema                                  the experiment file's JSON Schema
 
 Run 'tldr-debias <command> --help' for a command's options.
-Exit codes: 0 ok, 1 failed run, 2 bad input or usage, 130 cancelled (Ctrl-C or SIGTERM).
+Exit codes: 0 ok, 1 failed run, 2 bad input or usage, 130 cancelled (Ctrl-C or SIGTERM: both
+stop the run cleanly, record it as cancelled and keep the cache, so the next run resumes).
 `;
 
 const commands: Record<string, (argv: string[], io: CliIo) => Promise<number>> = {
@@ -32,7 +35,11 @@ const commands: Record<string, (argv: string[], io: CliIo) => Promise<number>> =
   schema: schemaCommand,
   demo: demoCommand,
   words: wordsCommand,
+  runs: runsCommand,
 };
+
+/** Errors of the file system the user can act on: the message names the path; no stack. */
+const FS_CODES = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'EMFILE', 'ENOENT', 'EISDIR', 'ENOTDIR', 'EBUSY']);
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
@@ -47,6 +54,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     if (err instanceof UsageError || err instanceof InputError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
       io.stderr(`error: ${(err as Error).message}\n`);
       return EXIT.usage;
+    }
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code && FS_CODES.has(code)) {
+      io.stderr(`error: ${(err as Error).message}. Check the permissions and free space of that path.\n`);
+      return EXIT.failed;
     }
     io.stderr(`error: ${(err as Error).stack ?? String(err)}\n`);
     return EXIT.failed;
