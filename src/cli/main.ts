@@ -1,7 +1,7 @@
 // The `tldr-debias` command line: the same engine as the extension, headless.
 import { InputError, isAbortError } from '../shared/errors';
 import { PACKAGE_VERSION } from '../engine/api';
-import { EXIT, UsageError, type CliIo } from './io';
+import { EXIT, UsageError, signalName, type CliIo } from './io';
 import { runCommand } from './commands/run';
 import { scoreCommand } from './commands/score';
 import { tokenizeCommand } from './commands/tokenize';
@@ -50,7 +50,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   try {
     return await command(rest, io);
   } catch (err) {
-    if (isAbortError(err)) return (io.stderr('Cancelled; nothing was left half-written.\n'), EXIT.cancelled);
+    if (isAbortError(err)) return (io.stderr(`Cancelled${signalName(io)}; nothing was left half-written.\n`), EXIT.cancelled);
     if (err instanceof UsageError || err instanceof InputError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
       io.stderr(`error: ${(err as Error).message}\n`);
       return EXIT.usage;
@@ -65,10 +65,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-/** The process entry: real stdio; Ctrl-C (SIGINT) and SIGTERM cancel the running command. */
+/**
+ * The process entry: real stdio. Ctrl-C (SIGINT) and SIGTERM both cancel the running command
+ * the same way: it stops at the next batch, records the run as cancelled, says so, and exits
+ * 130 (not 143 for SIGTERM: one code for "cancelled", whoever asked).
+ */
 export function cliEntry(): void {
   const controller = new AbortController();
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => controller.abort());
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => controller.abort(sig));
   const io: CliIo = {
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),

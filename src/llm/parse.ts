@@ -57,7 +57,7 @@ export function parseJsonWords(content: string): string[] | undefined {
  * split on commas and several lines are taken one per line. A trailing " - explanation"
  * or ": explanation" is cut, since models like to annotate.
  */
-export function parseTextWords(content: string): string[] {
+export function parseTextWords(content: string, keepSentences = false): string[] {
   const text = stripFences(content);
   // A truncated or slightly broken JSON answer: salvage the complete strings.
   if (/^\s*[[{]/.test(text)) {
@@ -80,7 +80,7 @@ export function parseTextWords(content: string): string[] {
         .replace(/\s+[-–—]\s+.*$|:\s+.*$|\s+\(.*\)$/u, '')
         .trim(),
     )
-    .filter((l) => !looksLikeSentence(l));
+    .filter((l) => keepSentences || !looksLikeSentence(l));
 }
 
 /** "I cannot help with that." is prose, not a word; "Northern cardinal." is a word. */
@@ -153,11 +153,11 @@ export function readWordAnswer(content: string): AnswerReading {
     };
   }
   if (isJson(content)) return { ok: false, why: 'it is JSON, but not the requested {"words": [...]}' };
-  const items = parseTextWords(content)
-    .map((w) => normalizeWord(w, false))
-    .filter((w) => w.length > 0);
-  if (items.length === 0) return { ok: false, why: 'it holds no list items' };
-  const bad = items.filter((w) => !plausibleWord(w));
+  // sentences are kept here, to be refused: "I am sorry, but I cannot help with that." is no list
+  const raw = parseTextWords(content, true).filter((w) => normalizeWord(w, false).length > 0);
+  if (raw.length === 0) return { ok: false, why: 'it holds no list items' };
+  const items = raw.map((w) => normalizeWord(w, false));
+  const bad = raw.filter((w) => looksLikeSentence(w) || !plausibleWord(normalizeWord(w, false)));
   if (bad.length) return { ok: false, why: `it is not a list of short phrases (${JSON.stringify(bad[0]!.slice(0, 40))} is not one)` };
   return { ok: true, words: items, via: 'list', dropped: [] };
 }
