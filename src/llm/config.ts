@@ -48,16 +48,17 @@ export function resolveCliLlmSettings(
   const timeoutS = number('--timeout', flags.timeout, (n) => n > 0, 'a positive number of seconds');
   const firstS = number('--first-timeout', flags.firstTimeout, (n) => n > 0, 'a positive number of seconds');
   const deadlineS = number('--deadline', flags.deadline, (n) => n > 0, 'a positive number of seconds');
+  const timeoutMs = timeoutS !== undefined ? Math.round(timeoutS * 1000) : DEFAULT_TIMEOUT_MS;
   return {
     baseURL,
     apiKey: nonEmpty(env['OPENAI_API_KEY']),
     model: nonEmpty(flags.model) ?? nonEmpty(env['TLDR_LLM_MODEL']) ?? DEFAULT_MODEL,
     temperature: number('--temperature', flags.temperature, (n) => n >= 0 && n <= 2, 'a number from 0 to 2'),
-    timeoutMs: timeoutS !== undefined ? Math.round(timeoutS * 1000) : DEFAULT_TIMEOUT_MS,
+    timeoutMs,
     maxRetries:
       number('--max-retries', flags.maxRetries, (n) => Number.isInteger(n) && n >= 0 && n <= 10, 'an integer from 0 to 10') ??
       DEFAULT_MAX_RETRIES,
     firstTimeoutMs: firstS !== undefined ? Math.round(firstS * 1000) : DEFAULT_FIRST_TIMEOUT_MS,
-    deadlineMs: deadlineS !== undefined ? Math.round(deadlineS * 1000) : DEFAULT_DEADLINE_MS,
+    deadlineMs: deadlineS !== undefined ? Math.round(deadlineS * 1000) : Math.max(DEFAULT_DEADLINE_MS, timeoutMs),
   };
 }

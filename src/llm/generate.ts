@@ -54,7 +54,7 @@ export interface LlmClientSettings {
    * not attempted.
    */
   firstTimeoutMs?: number;
-  /** the whole generation, every list and retry, ends by then (default 300 s) */
+  /** the whole generation, every list and retry, ends by then (default 300 s, or timeoutMs if longer) */
   deadlineMs?: number;
 }
 
@@ -165,7 +165,8 @@ export async function generateWords(task: Task, words: WordLists, opts: Generate
   // One signal for the whole generation: the caller's cancel or the deadline. Each request gets
   // a child of it that dies with the request, so no listener piles up on the caller's signal
   // (the openai package adds one per request and never removes it).
-  const deadlineMs = opts.deadlineMs ?? DEFAULT_DEADLINE_MS;
+  // never shorter than one request may take, so a raised timeout is not undone by the default
+  const deadlineMs = opts.deadlineMs ?? Math.max(DEFAULT_DEADLINE_MS, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   const run = linkedController(opts.signal);
   let deadlinePassed = false;
   const deadline = setTimeout(() => {

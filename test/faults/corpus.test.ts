@@ -222,6 +222,11 @@ const cases: FaultCase[] = [
     run: (w) => ({ args: ['run', w.exp] }),
     exit: 0,
     message: /run succeeded: .*données d’oiseaux 鳥/,
+    check: (w) => {
+      // a run writes nothing but .tldr/ (onnxruntime-node has no telemetry or log files to turn off)
+      assert.deepEqual(fs.readdirSync(w.dir).sort(), ['.tldr', 'demo.tldr.json', 'models', 'world']);
+      assert.deepEqual(fs.readdirSync(w.at('.tldr')).sort(), ['cache', 'runs', 'scores']);
+    },
   },
   // --- models
   {

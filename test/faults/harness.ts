@@ -137,9 +137,20 @@ export function nobodyPrefix(): string[] | string {
   return ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', '--'];
 }
 
+let permissionSkipReason: string | false | undefined;
+
+/** Why the permission cases cannot run here, or false; found once. */
 export const permissionSkip = (): string | false => {
+  if (permissionSkipReason !== undefined) return permissionSkipReason;
   const p = nobodyPrefix();
-  return typeof p === 'string' ? p : false;
+  if (typeof p === 'string') return (permissionSkipReason = p);
+  // the unprivileged user must be able to run the CLI from this checkout (no private parent folder)
+  const r = spawnSync(p[0] ?? process.execPath, [...p.slice(1), ...(p.length ? [process.execPath] : []), cli, '--version'], {
+    encoding: 'utf8',
+  });
+  permissionSkipReason =
+    r.status === 0 ? false : `the user nobody cannot run ${cli} (is a parent folder private?): ${(r.stderr || '').split('\n')[0]}`;
+  return permissionSkipReason;
 };
 
 /** Hand the case's folder to nobody (when we are root and will run as nobody). */
@@ -211,13 +222,17 @@ export function assertCacheReadable(w: World): void {
     assert.doesNotThrow(() => decodeSafetensors(fs.readFileSync(f)), `cache entry ${f} decodes`);
 }
 
-/** The line where the message starts: the first line of the match in stderr (else stdout). */
+/**
+ * The line where the message starts: the line of the match in stderr (else stdout), or the
+ * "error: " line the match belongs to (a message of several lines names the file first).
+ */
 function messageLine(out: Outcome, message: RegExp): string {
   for (const text of [out.stderr, out.stdout]) {
     const m = message.exec(text);
     if (m) {
-      const start = text.lastIndexOf('\n', m.index) + 1;
-      const end = text.indexOf('\n', m.index);
+      const errorAt = text.lastIndexOf('error: ', m.index);
+      const start = errorAt >= 0 && (errorAt === 0 || text[errorAt - 1] === '\n') ? errorAt : text.lastIndexOf('\n', m.index) + 1;
+      const end = text.indexOf('\n', start);
       return text.slice(start, end < 0 ? undefined : end).trim();
     }
   }
@@ -254,8 +269,7 @@ export async function runCase(c: FaultCase, name?: string): Promise<Row> {
     assert.deepEqual(tempFiles(w.dir), [], 'no temp file left after the next run');
   }
   fs.rmSync(w.dir, { recursive: true, force: true }); // kept when the case fails, to look at
-  const line = c.describe ?? messageLine(outs[0]!, c.message);
-  return { name: c.name, exit: String(outs[0]!.exit), message: line.length > 240 ? line.slice(0, 239) + '…' : line };
+  return { name: c.name, exit: String(outs[0]!.exit), message: c.describe ?? messageLine(outs[0]!, c.message) };
 }
 
 /** The results table, with the machine's temp paths, ports and run ids replaced so it is stable. */

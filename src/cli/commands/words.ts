@@ -28,7 +28,8 @@ Lists the word lists of the experiment file EXP, or with --generate asks an LLM
                       (default 30, at most --timeout): a server that never answers
                       fails in (retries + 1) x this, and no other list is tried
   --deadline S        seconds for the whole generation, every list and retry
-                      (default 300); lists not done by then are reported
+                      (default 300, or --timeout if longer); lists not done
+                      by then are reported
   --temperature T     sampling temperature (default: the server's)
   --max-retries N     retries on 429, 5xx and timeouts (default 2)
 
