@@ -279,6 +279,8 @@ export function resultsTable(rows: Row[]): string {
       .split(tempRoot)
       .join('<dir>')
       .replace(/<dir>\/case-\d+/g, '<case>')
+      .split(repoRoot)
+      .join('<repo>')
       .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:<port>')
       .replace(/\d{8}-\d{6}-[0-9a-f]{4}/g, '<run>')
       .replace(/\b(pid|process) \d+/g, '$1 <pid>')
