@@ -21,6 +21,12 @@ export interface CliIo {
   retryBaseDelayMs?: number;
 }
 
+/** " (SIGINT)" when a signal cancelled the command (cliEntry aborts with the signal's name). */
+export function signalName(io: CliIo): string {
+  const reason: unknown = io.signal?.reason;
+  return typeof reason === 'string' && reason.startsWith('SIG') ? ` (${reason})` : '';
+}
+
 export function eventPrinter(io: CliIo, json: boolean): (e: EngineEvent) => void {
   if (json) return (e) => io.stdout(JSON.stringify(e) + '\n');
   const lastProgress = new Map<string, number>();

@@ -1,13 +1,14 @@
 // The `tldr-debias` command line: the same engine as the extension, headless.
 import { InputError, isAbortError } from '../shared/errors';
 import { PACKAGE_VERSION } from '../engine/api';
-import { EXIT, UsageError, type CliIo } from './io';
+import { EXIT, UsageError, signalName, type CliIo } from './io';
 import { runCommand } from './commands/run';
 import { scoreCommand } from './commands/score';
 import { tokenizeCommand } from './commands/tokenize';
 import { schemaCommand } from './commands/schema';
 import { demoCommand } from './commands/demo';
 import { wordsCommand } from './commands/words';
+import { runsCommand } from './commands/runs';
 
 const USAGE = `tldr-debias ${PACKAGE_VERSION}: debias an image classifier's last layer with text (TLDR)
 
@@ -16,13 +17,15 @@ Usage: tldr-debias <command> [options]
 Commands:
   demo [--out DIR] [--seeds N] [--json]   the offline demo world, end to end
   run EXP [--json]                        run TLDR on an experiment file (*.tldr.json)
+  runs EXP [--json]                       the runs of an experiment and their status
   score EXP [--json]                      validation scores of every word
   words EXP [--generate] [...]            list words, or generate more with an LLM
   tokenize --clip DIR TEXT...             CLIP token ids of TEXT, as JSON
   schema                                  the experiment file's JSON Schema
 
 Run 'tldr-debias <command> --help' for a command's options.
-Exit codes: 0 ok, 1 failed run, 2 bad input or usage, 130 cancelled (Ctrl-C or SIGTERM).
+Exit codes: 0 ok, 1 failed run, 2 bad input or usage, 130 cancelled (Ctrl-C or SIGTERM: both
+stop the run cleanly, record it as cancelled and keep the cache, so the next run resumes).
 `;
 
 const commands: Record<string, (argv: string[], io: CliIo) => Promise<number>> = {
@@ -32,7 +35,11 @@ const commands: Record<string, (argv: string[], io: CliIo) => Promise<number>> =
   schema: schemaCommand,
   demo: demoCommand,
   words: wordsCommand,
+  runs: runsCommand,
 };
+
+/** Errors of the file system the user can act on: the message names the path; no stack. */
+const FS_CODES = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'EMFILE', 'ENOENT', 'EISDIR', 'ENOTDIR', 'EBUSY']);
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
@@ -43,20 +50,29 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   try {
     return await command(rest, io);
   } catch (err) {
-    if (isAbortError(err)) return (io.stderr('Cancelled; nothing was left half-written.\n'), EXIT.cancelled);
+    if (isAbortError(err)) return (io.stderr(`Cancelled${signalName(io)}; nothing was left half-written.\n`), EXIT.cancelled);
     if (err instanceof UsageError || err instanceof InputError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
       io.stderr(`error: ${(err as Error).message}\n`);
       return EXIT.usage;
+    }
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code && FS_CODES.has(code)) {
+      io.stderr(`error: ${(err as Error).message}. Check the permissions and free space of that path.\n`);
+      return EXIT.failed;
     }
     io.stderr(`error: ${(err as Error).stack ?? String(err)}\n`);
     return EXIT.failed;
   }
 }
 
-/** The process entry: real stdio; Ctrl-C (SIGINT) and SIGTERM cancel the running command. */
+/**
+ * The process entry: real stdio. Ctrl-C (SIGINT) and SIGTERM both cancel the running command
+ * the same way: it stops at the next batch, records the run as cancelled, says so, and exits
+ * 130 (not 143 for SIGTERM: one code for "cancelled", whoever asked).
+ */
 export function cliEntry(): void {
   const controller = new AbortController();
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => controller.abort());
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => controller.abort(sig));
   const io: CliIo = {
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),

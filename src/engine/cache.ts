@@ -1,12 +1,13 @@
 // Content-addressed embedding cache under .tldr/cache/: one safetensors file per
 // (encoder namespace, input hash). The namespace hashes the model bytes and the
 // preprocessing, so changing either never serves stale vectors. Entries are written
-// atomically, so a cancelled run leaves only complete entries.
+// atomically, so a cancelled run leaves only complete entries; temp files a killed process
+// left behind (SIGKILL gives it no chance to clean up) are removed when the cache opens.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { decodeSafetensors, encodeSafetensors } from './io/safetensors';
-import { writeFileAtomic } from '../shared/atomicWrite';
+import { TEMP_SUFFIX, writeFileAtomic } from '../shared/atomicWrite';
 
 export const sha256 = (data: Uint8Array | string): string => createHash('sha256').update(data).digest('hex');
 
@@ -25,8 +26,40 @@ export async function hashFile(file: string): Promise<string> {
   return hex;
 }
 
+/** A temp file older than this belongs to no live writer: one entry is written in milliseconds. */
+export const STALE_TEMP_MS = 5 * 60_000;
+
 export class EmbeddingCache {
-  constructor(readonly dir: string) {}
+  /** settles when the stale temp files found at opening are removed (never rejects) */
+  readonly swept: Promise<number>;
+
+  constructor(readonly dir: string) {
+    this.swept = EmbeddingCache.sweepStaleTemp(dir);
+  }
+
+  /** Removes `*.tmp` files older than STALE_TEMP_MS under `dir`; returns how many. */
+  static async sweepStaleTemp(dir: string, maxAgeMs = STALE_TEMP_MS, now = Date.now()): Promise<number> {
+    let names: string[];
+    try {
+      names = (await fs.promises.readdir(dir, { recursive: true })) as string[];
+    } catch {
+      return 0; // no cache yet
+    }
+    let removed = 0;
+    for (const name of names) {
+      if (!name.endsWith(TEMP_SUFFIX)) continue;
+      const file = path.join(dir, name);
+      try {
+        const st = await fs.promises.stat(file);
+        if (!st.isFile() || now - st.mtimeMs < maxAgeMs) continue;
+        await fs.promises.rm(file, { force: true });
+        removed++;
+      } catch {
+        // gone meanwhile, or not ours to remove: leave it
+      }
+    }
+    return removed;
+  }
 
   namespace(...parts: string[]): string {
     return sha256(parts.join('\n')).slice(0, 24);

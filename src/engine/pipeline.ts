@@ -20,7 +20,7 @@ import { evaluateHeads } from './steps/evaluate';
 import { exportRun } from './steps/exportRun';
 import { predict, type LinearHead } from './math/linearHead';
 import { collectWords } from './text/scoreWords';
-import { lastChosenLambda, startRun, writeLastScores, type RunFolder } from './runs/store';
+import { checkWritable, lastChosenLambda, startRun, writeLastScores, type RunFolder } from './runs/store';
 
 /** What `run` and `score` share: the models, the encoded data, the gap and the projectors. */
 interface Prepared {
@@ -77,6 +77,7 @@ export async function runPipeline(file: string, opts: EngineOptions): Promise<Ru
   if (opts.seed !== undefined) loaded.experiment.settings.seed = opts.seed;
   const exp = loaded.experiment;
   const retrain = resolveRetrainConfig(exp.settings.retrain, exp.settings.ablations);
+  checkWritable(loaded.file, opts.cacheDir);
   const { folder, record: started } = await startRun(loaded);
   let record: RunJson = { ...started, settings: { ...exp.settings, retrain } };
   const warnings: RunWarning[] = [];
@@ -186,7 +187,16 @@ export async function runPipeline(file: string, opts: EngineOptions): Promise<Ru
 
     const chosenScores = scores[chosen.candidate];
     ctx.emit({ type: 'scores', scores: chosenScores, lambda: chosen.lambda });
-    await saveScores(ctx, loaded, { lambda: chosen.lambda, scores: chosenScores });
+    const notKept = await saveScores(loaded, { lambda: chosen.lambda, scores: chosenScores });
+    if (notKept)
+      warn(
+        {
+          code: 'artifact-not-written',
+          message: `The word scores for the editor were not kept (${notKept}); the run's results are complete.`,
+          fix: "Make .tldr/scores beside the experiment file writable; the run folder's scores.json has the same scores.",
+        },
+        'score-words',
+      );
     const exported = await ctx.step('export', () =>
       exportRun(
         folder,
@@ -240,6 +250,7 @@ async function finish(
 
 export async function scorePipeline(file: string, opts: EngineOptions): Promise<WordScores> {
   const loaded = loadExperiment(file);
+  checkWritable(loaded.file, opts.cacheDir);
   // one projector is enough to score: the lambda the last run chose, while it is still a candidate
   const grid = loaded.experiment.settings.lambda;
   const last = lastChosenLambda(loaded.file);
@@ -260,18 +271,23 @@ export async function scorePipeline(file: string, opts: EngineOptions): Promise<
       (s) => summarizeScores(s[0]),
     );
     ctx.emit({ type: 'scores', scores, lambda });
-    await saveScores(ctx, loaded, { lambda, scores });
+    const notKept = await saveScores(loaded, { lambda, scores });
+    if (notKept) ctx.log('warn', `could not keep the word scores for the editor (${notKept}); they are printed above`, 'score-words');
     return { lambda, scores };
   } finally {
     await release(models);
   }
 }
 
-/** The last scores are a convenience for the editor: failing to keep them never fails the run. */
-async function saveScores(ctx: StepContext, loaded: LoadedExperiment, scores: WordScores): Promise<void> {
+/**
+ * The last scores are a convenience for the editor: failing to keep them never fails the run.
+ * Returns why they were not kept (undefined when they were).
+ */
+async function saveScores(loaded: LoadedExperiment, scores: WordScores): Promise<string | undefined> {
   try {
     await writeLastScores(loaded.file, scores);
+    return undefined;
   } catch (err) {
-    ctx.log('warn', `could not keep the word scores for the editor (${(err as Error).message}); the run goes on`, 'score-words');
+    return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
   }
 }

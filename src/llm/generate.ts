@@ -17,18 +17,24 @@ import {
   type AnswerFormat,
   type ListRef,
 } from './prompts';
-import { extractWords, normalizeWord, wordKey } from './parse';
+import { looksLikeHtml, normalizeWord, readWordAnswer, wordKey } from './parse';
 
 export const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 export const DEFAULT_MODEL = 'gpt-4o-mini';
 export const DEFAULT_TIMEOUT_MS = 60_000;
 export const DEFAULT_MAX_RETRIES = 2;
+/** Until the endpoint has answered once, a request waits at most this long (never more than the timeout). */
+export const DEFAULT_FIRST_TIMEOUT_MS = 30_000;
+/** The whole generation (every list, every retry) ends by then. */
+export const DEFAULT_DEADLINE_MS = 300_000;
 
 /** Where each setting comes from, named in error messages so users know what to change. */
 export const SETTING_HINTS = {
   baseUrl: 'the setting tldr.llm.baseUrl in VS Code, or --base-url / OPENAI_BASE_URL for the CLI',
   model: 'the setting tldr.llm.model in VS Code, or --model / TLDR_LLM_MODEL for the CLI',
   timeout: 'the setting tldr.llm.timeoutSeconds in VS Code, or --timeout for the CLI',
+  firstTimeout: '--first-timeout for the CLI',
+  deadline: '--deadline for the CLI',
   apiKey: '"TLDR: Set API Key" in VS Code, or the OPENAI_API_KEY environment variable for the CLI',
 } as const;
 
@@ -42,6 +48,14 @@ export interface LlmClientSettings {
   timeoutMs?: number;
   /** retries after the first attempt, on 408/409/429/5xx, timeouts and dropped connections */
   maxRetries?: number;
+  /**
+   * A request's timeout until the endpoint has answered once (default 30 s, capped at timeoutMs):
+   * an endpoint that never answers fails in (maxRetries + 1) x this, and the other lists are
+   * not attempted.
+   */
+  firstTimeoutMs?: number;
+  /** the whole generation, every list and retry, ends by then (default 300 s, or timeoutMs if longer) */
+  deadlineMs?: number;
 }
 
 export interface GenerateOptions extends LlmClientSettings {
@@ -87,6 +101,7 @@ export type LlmErrorCode =
   | 'server'
   | 'bad-request'
   | 'unparseable'
+  | 'deadline'
   | 'bad-input';
 
 export class LlmError extends Error {
@@ -131,6 +146,7 @@ export async function generateWords(task: Task, words: WordLists, opts: Generate
 
   const { baseURL, query } = parseBaseUrl(opts.baseURL);
   const client = makeClient(baseURL, query, apiKey, opts);
+  const endpoint = `${baseURL}/chat/completions`;
   // Servers sometimes echo the key in error text; it must never reach a log or a message.
   const redact = (s: string) => (apiKey.length >= 4 ? s.split(apiKey).join('***') : s);
   const log = (m: string) => opts.onLog?.(redact(m));
@@ -142,42 +158,99 @@ export async function generateWords(task: Task, words: WordLists, opts: Generate
   const out: WordLists = { targets: { ...words.targets }, spurious: { ...words.spurious } };
   const added: AddedWord[] = [];
   const errors: ListError[] = [];
-  // Learned once per run: an endpoint that refuses json_schema for one list refuses it for all.
-  const state = { format: 'json_schema' as AnswerFormat };
+  // Learned once per run: an endpoint that refuses json_schema for one list refuses it for all,
+  // and one that has answered once is up (its requests get the full timeout from then on).
+  const state: RequestState = { format: 'json_schema', answered: false, endpoint };
 
-  for (let i = 0; i < lists.length; i++) {
-    const list = lists[i]!;
-    try {
-      log(`${list.kind} / ${list.name}: asking ${opts.model} at ${baseURL} for ${count} words`);
-      const raw = await requestWords(client, task, list, count, opts, state, log);
-      const fresh: WordEntry[] = [];
-      for (const r of raw) {
-        const text = normalizeWord(r, task.lowercaseWords);
-        if (!text || text.length > MAX_WORD_CHARS || text.split(' ').length > MAX_WORD_TOKENS) continue;
-        const key = wordKey(text);
-        if (seen.has(key)) continue;
-        seen.add(key);
-        fresh.push({ text, source: 'llm' });
-        if (fresh.length >= count) break;
-      }
-      if (raw.length > 0 && fresh.length === 0) log(`${list.kind} / ${list.name}: none of the ${raw.length} proposed words was new`);
-      out[list.kind][list.name] = [...(words[list.kind][list.name] ?? []), ...fresh];
-      for (const w of fresh) added.push({ kind: list.kind, name: list.name, text: w.text });
-      log(`${list.kind} / ${list.name}: ${fresh.length} new words`);
-    } catch (err) {
-      if (isAbortError(err) || opts.signal?.aborted) throw abortError();
-      const e = err instanceof LlmError ? err : toLlmError(err, baseURL, opts);
-      errors.push({ ...list, message: redact(e.message) });
-      log(`${list.kind} / ${list.name}: ${e.message}`);
-      if (e.fatal) {
-        for (const rest of lists.slice(i + 1)) errors.push({ ...rest, message: 'not attempted after the previous error' });
+  // One signal for the whole generation: the caller's cancel or the deadline. Each request gets
+  // a child of it that dies with the request, so no listener piles up on the caller's signal
+  // (the openai package adds one per request and never removes it).
+  // never shorter than one request may take, so a raised timeout is not undone by the default
+  const deadlineMs = opts.deadlineMs ?? Math.max(DEFAULT_DEADLINE_MS, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  const run = linkedController(opts.signal);
+  let deadlinePassed = false;
+  const deadline = setTimeout(() => {
+    deadlinePassed = true;
+    run.controller.abort();
+  }, deadlineMs);
+  const signal = run.controller.signal;
+  const reqOpts = { ...opts, signal };
+
+  try {
+    for (let i = 0; i < lists.length; i++) {
+      const list = lists[i]!;
+      if (deadlinePassed) {
+        for (const rest of lists.slice(i))
+          errors.push({ ...rest, message: `not attempted: the deadline of ${deadlineMs / 1000} s (${SETTING_HINTS.deadline}) passed` });
         break;
       }
+      try {
+        log(`${list.kind} / ${list.name}: asking ${opts.model} at ${baseURL} for ${count} words`);
+        const raw = await requestWords(client, task, list, count, reqOpts, state, log);
+        const fresh: WordEntry[] = [];
+        for (const r of raw) {
+          const text = normalizeWord(r, task.lowercaseWords);
+          if (!text || text.length > MAX_WORD_CHARS || text.split(' ').length > MAX_WORD_TOKENS) continue;
+          const key = wordKey(text);
+          if (seen.has(key)) continue;
+          seen.add(key);
+          fresh.push({ text, source: 'llm' });
+          if (fresh.length >= count) break;
+        }
+        if (raw.length > 0 && fresh.length === 0) log(`${list.kind} / ${list.name}: none of the ${raw.length} proposed words was new`);
+        out[list.kind][list.name] = [...(words[list.kind][list.name] ?? []), ...fresh];
+        for (const w of fresh) added.push({ kind: list.kind, name: list.name, text: w.text });
+        log(`${list.kind} / ${list.name}: ${fresh.length} new words`);
+      } catch (err) {
+        if (opts.signal?.aborted) throw abortError();
+        if (deadlinePassed) {
+          const e = new LlmError(
+            'deadline',
+            `${endpoint} (model "${opts.model}"): no word list within the deadline of ${deadlineMs / 1000} s for the whole generation. Raise it (${SETTING_HINTS.deadline}), ask for fewer lists, or check the server.`,
+          );
+          errors.push({ ...list, message: e.message });
+          log(`${list.kind} / ${list.name}: ${e.message}`);
+          for (const rest of lists.slice(i + 1))
+            errors.push({ ...rest, message: `not attempted: the deadline of ${deadlineMs / 1000} s passed` });
+          break;
+        }
+        if (isAbortError(err)) throw abortError();
+        const e = err instanceof LlmError ? err : toLlmError(err, baseURL, opts, state);
+        errors.push({ ...list, message: redact(e.message) });
+        log(`${list.kind} / ${list.name}: ${e.message}`);
+        if (e.fatal) {
+          for (const rest of lists.slice(i + 1)) errors.push({ ...rest, message: 'not attempted after the previous error' });
+          break;
+        }
+      }
+      opts.onProgress?.({ done: i + 1, total: lists.length, list });
     }
-    opts.onProgress?.({ done: i + 1, total: lists.length, list });
+  } finally {
+    clearTimeout(deadline);
+    run.dispose();
   }
   throwIfAborted(opts.signal);
   return { words: out, added, errors };
+}
+
+interface RequestState {
+  format: AnswerFormat;
+  /** the endpoint has sent an HTTP answer (any status) during this generation */
+  answered: boolean;
+  endpoint: string;
+}
+
+/** A controller aborted when `parent` aborts; dispose() removes the one listener it put on parent. */
+function linkedController(parent: AbortSignal | undefined): { controller: AbortController; dispose: () => void } {
+  const controller = new AbortController();
+  if (!parent) return { controller, dispose: () => {} };
+  if (parent.aborted) {
+    controller.abort();
+    return { controller, dispose: () => {} };
+  }
+  const onAbort = () => controller.abort();
+  parent.addEventListener('abort', onAbort, { once: true });
+  return { controller, dispose: () => parent.removeEventListener('abort', onAbort) };
 }
 
 /**
@@ -262,15 +335,32 @@ async function requestWords(
   list: ListRef,
   count: number,
   opts: GenerateOptions,
-  state: { format: AnswerFormat },
+  state: RequestState,
   log: (m: string) => void,
 ): Promise<string[]> {
+  const timeout = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const firstTimeout = Math.min(timeout, opts.firstTimeoutMs ?? DEFAULT_FIRST_TIMEOUT_MS);
   for (;;) {
     const format = state.format;
-    let completion: OpenAI.Chat.Completions.ChatCompletion;
+    let completion: OpenAI.Chat.Completions.ChatCompletion | string;
     try {
       completion = await withRetries(
-        () => client.chat.completions.create(requestBody(task, list, count, opts, format), { signal: opts.signal }),
+        async () => {
+          const req = linkedController(opts.signal);
+          try {
+            const c = await client.chat.completions.create(requestBody(task, list, count, opts, format), {
+              signal: req.controller.signal,
+              timeout: state.answered ? timeout : firstTimeout,
+            });
+            state.answered = true;
+            return c;
+          } catch (err) {
+            if (err instanceof OpenAI.APIError && typeof err.status === 'number') state.answered = true;
+            throw err;
+          } finally {
+            req.dispose();
+          }
+        },
         opts,
         log,
       );
@@ -283,23 +373,40 @@ async function requestWords(
       }
       throw err;
     }
-    const choice = completion.choices?.[0];
-    const content = choice?.message?.content ?? '';
-    const words = content.trim() ? extractWords(content) : [];
-    if (words.length === 0) {
-      const why = choice?.message?.refusal
-        ? `the model refused: ${choice.message.refusal}`
-        : content.trim()
-          ? `answer began: ${JSON.stringify(content.slice(0, 160))}`
-          : 'the answer was empty';
+    const where = `${state.endpoint} (model "${opts.model}")`;
+    const began = (text: string) => `; it began: ${JSON.stringify(text.trim().slice(0, 80))}`;
+    // Not a chat completion at all: a body that is not JSON (the package hands it over as text).
+    if (typeof completion === 'string' || !Array.isArray((completion as { choices?: unknown }).choices)) {
+      const body = typeof completion === 'string' ? completion : JSON.stringify(completion);
+      const html = looksLikeHtml(body);
       throw new LlmError(
         'unparseable',
-        `The model's answer could not be read as a word list (${why}). Try again, or another model (${SETTING_HINTS.model}).`,
+        `${where} did not answer with a chat completion${html ? ' but with an HTML page' : ''}${body.trim() ? began(body) : ' (the body was empty)'}. Check the base URL (${SETTING_HINTS.baseUrl}; it usually ends in /v1).`,
+        true,
       );
     }
+    const choice = completion.choices[0];
+    const content = choice?.message?.content ?? '';
+    if (choice?.message?.refusal && !content.trim())
+      throw new LlmError(
+        'unparseable',
+        `${where}: the model refused: ${choice.message.refusal}. Try again, or another model (${SETTING_HINTS.model}).`,
+      );
+    const reading = readWordAnswer(content);
+    if (!reading.ok) {
+      throw new LlmError(
+        'unparseable',
+        `${where}: the answer could not be read as a word list (${reading.why})${content.trim() ? began(content) : ''}. Nothing was written. Try again, or another model (${SETTING_HINTS.model}).`,
+        reading.fatal ?? false,
+      );
+    }
+    if (reading.dropped.length)
+      log(
+        `${list.kind} / ${list.name}: left out ${reading.dropped.length} items that are not words or short phrases (${JSON.stringify(reading.dropped[0]!.slice(0, 40))})`,
+      );
     if (choice?.finish_reason === 'length')
       log(`${list.kind} / ${list.name}: the answer was cut off at the token limit; kept the complete words`);
-    return words;
+    return reading.words;
   }
 }
 
@@ -376,12 +483,21 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** A message that says what went wrong and which setting fixes it. Never includes the key. */
-function toLlmError(err: unknown, baseURL: string, opts: GenerateOptions): LlmError {
+function toLlmError(err: unknown, baseURL: string, opts: GenerateOptions, state: RequestState): LlmError {
   const url = `${baseURL}/chat/completions`;
   if (err instanceof OpenAI.APIConnectionTimeoutError) {
+    const timeout = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const first = Math.min(timeout, opts.firstTimeoutMs ?? DEFAULT_FIRST_TIMEOUT_MS);
+    // Nothing has answered yet: the endpoint is down or stuck, and so would every other list be.
+    if (!state.answered)
+      return new LlmError(
+        'timeout',
+        `No answer from ${url} (model "${opts.model}") within ${first} ms, on any of ${(opts.maxRetries ?? DEFAULT_MAX_RETRIES) + 1} tries; the endpoint has answered no request. Check the server; if the model takes long to load, raise the first-request timeout (${SETTING_HINTS.firstTimeout}) or the timeout (${SETTING_HINTS.timeout}).`,
+        true,
+      );
     return new LlmError(
       'timeout',
-      `No answer from ${url} within ${opts.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms (after ${opts.maxRetries ?? DEFAULT_MAX_RETRIES} retries). Raise the timeout (${SETTING_HINTS.timeout}) or check the server.`,
+      `No answer from ${url} within ${timeout} ms (after ${opts.maxRetries ?? DEFAULT_MAX_RETRIES} retries). Raise the timeout (${SETTING_HINTS.timeout}) or check the server.`,
     );
   }
   if (err instanceof OpenAI.APIConnectionError) {

@@ -57,7 +57,7 @@ export function parseJsonWords(content: string): string[] | undefined {
  * split on commas and several lines are taken one per line. A trailing " - explanation"
  * or ": explanation" is cut, since models like to annotate.
  */
-export function parseTextWords(content: string): string[] {
+export function parseTextWords(content: string, keepSentences = false): string[] {
   const text = stripFences(content);
   // A truncated or slightly broken JSON answer: salvage the complete strings.
   if (/^\s*[[{]/.test(text)) {
@@ -80,7 +80,7 @@ export function parseTextWords(content: string): string[] {
         .replace(/\s+[-–—]\s+.*$|:\s+.*$|\s+\(.*\)$/u, '')
         .trim(),
     )
-    .filter((l) => !looksLikeSentence(l));
+    .filter((l) => keepSentences || !looksLikeSentence(l));
 }
 
 /** "I cannot help with that." is prose, not a word; "Northern cardinal." is a word. */
@@ -91,4 +91,73 @@ function looksLikeSentence(s: string): boolean {
 /** Raw strings out of an answer: JSON when it parses and validates, the text parser otherwise. */
 export function extractWords(content: string): string[] {
   return parseJsonWords(content) ?? parseTextWords(content);
+}
+
+function isJson(content: string): boolean {
+  try {
+    JSON.parse(stripFences(content).trim());
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An HTML page (a proxy's error page, a login form, a base URL that is a web site, not the API). */
+export function looksLikeHtml(content: string): boolean {
+  const head = content.trimStart().slice(0, 512).toLowerCase();
+  return (
+    /^<(?:!doctype html|html|head|body|meta|title|div|p|h1|center)[\s>]/.test(head) ||
+    /<\/(?:html|body|head|title)>/.test(content.slice(0, 4096).toLowerCase())
+  );
+}
+
+/**
+ * A plausible item of a word list, once normalised: a short phrase of letters (digits, spaces,
+ * hyphens, apostrophes, periods and ampersands inside it are fine: "1950s diner", "St. Bernard",
+ * "black-and-white warbler"); no markup, brackets, symbols or sentence punctuation.
+ */
+export function plausibleWord(text: string): boolean {
+  if (!text || text.length > 60 || text.split(/\s+/u).length > 6) return false;
+  if (!/\p{L}/u.test(text)) return false;
+  return /^[\p{L}\p{N}][\p{L}\p{M}\p{N} '’\-.&]*$/u.test(text);
+}
+
+export type AnswerReading =
+  | { ok: true; words: string[]; via: 'json' | 'list'; /** JSON items that are not short phrases, left out */ dropped: string[] }
+  | { ok: false; why: string; fatal?: boolean };
+
+/**
+ * Reads an answer as a word list, or says why it is not one. Accepted: the requested JSON
+ * structure (or one of its near forms, see parseJsonWords), or a plausible list: one item per
+ * line (numbered, bulleted or bare) or per comma, each a short phrase of letters. An answer
+ * with any other item (prose, markup, symbols) is refused as a whole: a list that is half
+ * garbage is not a list to write into the experiment file.
+ */
+export function readWordAnswer(content: string): AnswerReading {
+  if (!content.trim()) return { ok: false, why: 'the answer was empty' };
+  if (looksLikeHtml(content))
+    return {
+      ok: false,
+      why: 'the answer is an HTML page, not a word list: is the base URL the API (it usually ends in /v1), not a web page, a proxy or a login page?',
+      fatal: true,
+    };
+  const json = parseJsonWords(content);
+  if (json) {
+    // the requested structure: its items that are not short phrases are left out, not the answer
+    const good = json.filter((w) => plausibleWord(normalizeWord(w, false)));
+    const dropped = json.filter((w) => normalizeWord(w, false) && !plausibleWord(normalizeWord(w, false)));
+    if (good.length || json.length === 0) return { ok: true, words: good, via: 'json', dropped };
+    return {
+      ok: false,
+      why: `none of the items of its JSON list is a word or a short phrase (${JSON.stringify(dropped[0]?.slice(0, 40))})`,
+    };
+  }
+  if (isJson(content)) return { ok: false, why: 'it is JSON, but not the requested {"words": [...]}' };
+  // sentences are kept here, to be refused: "I am sorry, but I cannot help with that." is no list
+  const raw = parseTextWords(content, true).filter((w) => normalizeWord(w, false).length > 0);
+  if (raw.length === 0) return { ok: false, why: 'it holds no list items' };
+  const items = raw.map((w) => normalizeWord(w, false));
+  const bad = raw.filter((w) => looksLikeSentence(w) || !plausibleWord(normalizeWord(w, false)));
+  if (bad.length) return { ok: false, why: `it is not a list of short phrases (${JSON.stringify(bad[0]!.slice(0, 40))} is not one)` };
+  return { ok: true, words: items, via: 'list', dropped: [] };
 }

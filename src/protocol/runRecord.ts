@@ -41,7 +41,11 @@ export type SplitMetrics = z.infer<typeof splitMetricsSchema>;
 export const runMetricsSchema = z.object({ val: splitMetricsSchema.optional(), test: splitMetricsSchema.optional() });
 export type RunMetrics = z.infer<typeof runMetricsSchema>;
 
-export const RUN_STATUSES = ['succeeded', 'failed', 'cancelled'] as const;
+/**
+ * How a run ended. `interrupted` is never written: readers give it to a record still saying
+ * `running` whose process is gone from this host (killed, crashed, machine restarted).
+ */
+export const RUN_STATUSES = ['succeeded', 'failed', 'cancelled', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** The split a run is judged on: test when it was evaluated, else val. */
@@ -132,7 +136,7 @@ export const selectionRecordSchema = z.object({
 });
 
 export const runWarningSchema = z.object({
-  code: z.enum(['collapsed-head', 'gap-from-training-images', 'no-selection', 'pseudo-groups-degenerate']),
+  code: z.enum(['collapsed-head', 'gap-from-training-images', 'no-selection', 'pseudo-groups-degenerate', 'artifact-not-written']),
   message: z.string(),
   /** what to change */
   fix: z.string(),

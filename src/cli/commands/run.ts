@@ -1,7 +1,7 @@
 // `tldr-debias run EXP [--json]`: the whole pipeline; prints the per-group table.
 import { parseArgs } from 'node:util';
 import { runExperiment } from '../../engine/api';
-import { EXIT, eventPrinter, printRun, type CliIo } from '../io';
+import { EXIT, eventPrinter, printRun, signalName, type CliIo } from '../io';
 
 export const RUN_USAGE = `Usage: tldr-debias run EXP [--json]
 
@@ -23,5 +23,9 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     printRun(io, summary);
     io.stdout(`\nrun ${summary.status}: ${summary.runDir}\n`);
   }
+  if (summary.status === 'cancelled')
+    io.stderr(
+      `Cancelled${signalName(io)}: the run ${summary.runId} is recorded as cancelled; the cache keeps every finished batch, so the next run resumes from it.\n`,
+    );
   return summary.status === 'succeeded' ? EXIT.ok : summary.status === 'cancelled' ? EXIT.cancelled : EXIT.failed;
 }

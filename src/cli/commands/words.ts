@@ -24,10 +24,18 @@ Lists the word lists of the experiment file EXP, or with --generate asks an LLM
   --base-url URL      endpoint (default OPENAI_BASE_URL, else https://api.openai.com/v1)
   --model M           model (default TLDR_LLM_MODEL, else gpt-4o-mini)
   --timeout S         seconds per request (default 60)
+  --first-timeout S   seconds per request until the endpoint has answered once
+                      (default 30, at most --timeout): a server that never answers
+                      fails in (retries + 1) x this, and no other list is tried
+  --deadline S        seconds for the whole generation, every list and retry
+                      (default 300, or --timeout if longer); lists not done
+                      by then are reported
   --temperature T     sampling temperature (default: the server's)
   --max-retries N     retries on 429, 5xx and timeouts (default 2)
 
-The API key comes from OPENAI_API_KEY (local servers accept any key).
+The API key comes from OPENAI_API_KEY (local servers accept any key). Only answers that
+are the requested JSON or a plain list of short phrases are taken; anything else is an
+error naming the endpoint and the model, and EXP is not touched.
 Exit codes: 0 ok, 1 a request or the write failed, 2 bad input, 130 cancelled.
 `;
 
@@ -42,6 +50,8 @@ const options = {
   timeout: { type: 'string' },
   temperature: { type: 'string' },
   'max-retries': { type: 'string' },
+  'first-timeout': { type: 'string' },
+  deadline: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -79,7 +89,15 @@ export async function wordsCommand(argv: string[], io: CliIo): Promise<number> {
   let settings;
   try {
     settings = resolveCliLlmSettings(
-      { baseUrl: v['base-url'], model: v.model, timeout: v.timeout, temperature: v.temperature, maxRetries: v['max-retries'] },
+      {
+        baseUrl: v['base-url'],
+        model: v.model,
+        timeout: v.timeout,
+        temperature: v.temperature,
+        maxRetries: v['max-retries'],
+        firstTimeout: v['first-timeout'],
+        deadline: v.deadline,
+      },
       io.env,
     );
   } catch (e) {

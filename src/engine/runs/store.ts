@@ -13,6 +13,7 @@ import type { RunDetails } from '../../protocol/worker';
 import { wordScoreSchema } from '../../protocol/webview';
 import type { LoadedExperiment } from '../../experiment';
 import { writeJsonAtomic } from '../../shared/atomicWrite';
+import { InputError } from '../../shared/errors';
 import { sha256 } from '../cache';
 import { versions } from '../versions';
 
@@ -30,6 +31,26 @@ export interface RunFolder {
   artifact(name: (typeof ARTIFACTS)[keyof typeof ARTIFACTS]): string;
   /** writes run.json with the record as it stands */
   save(record: RunJson): Promise<void>;
+}
+
+/**
+ * Before the first step: `.tldr/`, its runs folder and the cache folder exist (created here)
+ * and are writable, so a run never does minutes of work it cannot keep. The last-scores folder
+ * is left out: it is optional, and a run that cannot write it warns and goes on.
+ */
+export function checkWritable(experimentFile: string, cacheDir = defaultCacheDir(experimentFile)): void {
+  for (const dir of [tldrDir(experimentFile), runsDir(experimentFile), cacheDir]) {
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+      fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      const exists = fs.existsSync(dir);
+      throw new InputError(
+        `${dir}: ${exists ? 'the folder is not writable' : 'cannot create the folder'} (${code}). TLDR keeps its runs and cached embeddings in .tldr/ beside the experiment file: make ${exists ? 'that folder' : path.dirname(dir)} writable for this user, or copy the experiment to a folder you can write.`,
+      );
+    }
+  }
 }
 
 function newRunId(now = new Date()): string {
@@ -82,10 +103,15 @@ function readRunJson(dir: string): RunJson | undefined {
   }
 }
 
-/** A running record whose process is gone ended without saying so. */
-function effectiveStatus(run: RunJson): RunRecord['status'] | undefined {
+/**
+ * A record still saying `running` whose process is gone from this host ended without saying
+ * so (SIGKILL, a crash, a restart): it is `interrupted`. A run of this host that is alive, or
+ * of another host (whose processes cannot be seen from here), is still running: undefined.
+ */
+export function effectiveStatus(run: RunJson, host = os.hostname()): RunRecord['status'] | undefined {
   if (run.status !== 'running') return run.status;
-  return alive(run.pid) ? undefined : 'failed';
+  if (run.host !== undefined && run.host !== host) return undefined;
+  return alive(run.pid) ? undefined : 'interrupted';
 }
 
 /** Past runs of an experiment, newest first; runs still in progress are left to the live view. */

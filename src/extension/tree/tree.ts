@@ -27,7 +27,9 @@ const runIcon = (s: LiveStatus) =>
       ? new vscode.ThemeIcon('history')
       : s === 'cancelled'
         ? new vscode.ThemeIcon('circle-slash')
-        : new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'));
+        : s === 'interrupted'
+          ? new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('editorWarning.foreground'))
+          : new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'));
 
 export async function findExperiments(): Promise<vscode.Uri[]> {
   const uris = await vscode.workspace.findFiles(EXPERIMENT_GLOB, EXCLUDE_GLOB, 200);

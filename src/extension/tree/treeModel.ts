@@ -66,7 +66,7 @@ export function endLiveRun(run: LiveRun, status: RunSummary['status'], error?: s
   if (run.status !== 'running') return run;
   const steps = run.steps.map((s): LiveStep => {
     if (status === 'succeeded' || s.status === 'done' || s.status === 'skipped') return s;
-    if (s.status === 'running') return { id: s.id, status };
+    if (s.status === 'running') return { id: s.id, status: status === 'interrupted' ? 'failed' : status };
     return { id: s.id, status: 'cancelled' };
   });
   return { ...run, status, steps, ...(error ? { error } : {}) };

@@ -248,8 +248,120 @@ test('a hanging endpoint: the timeout fires, is retried, and is reported with th
     opts(s, { timeoutMs: 300, maxRetries: 1, lists: [{ kind: 'spurious', name: 'land' }] }),
   );
   assert.equal(s.requests.length, 2, 'the timed-out request was retried once');
-  assert.match(res.errors[0]!.message, /No answer from .*\/chat\/completions within 300 ms/);
-  assert.match(res.errors[0]!.message, /tldr\.llm\.timeout.*--timeout/);
+  assert.match(res.errors[0]!.message, /No answer from .*\/chat\/completions \(model "fake-model"\) within 300 ms, on any of 2 tries/);
+  assert.match(res.errors[0]!.message, /--first-timeout.*tldr\.llm\.timeout.*--timeout/);
+});
+
+test('an endpoint that has answered, then hangs: the full timeout, retried, and the other lists still tried', async () => {
+  const exp = experiment();
+  const s = await server((r) => (listOf(r) === 'land' ? { hang: true } : wordsReply([listOf(r) === 'water' ? 'ocean' : 'robin'])));
+  const res = await generateWords(
+    exp.task,
+    exp.words,
+    opts(s, {
+      timeoutMs: 400,
+      firstTimeoutMs: 100,
+      maxRetries: 1,
+      lists: [
+        { kind: 'spurious', name: 'water' },
+        { kind: 'spurious', name: 'land' },
+        { kind: 'targets', name: 'landbird' },
+      ],
+    }),
+  );
+  assert.equal(s.requests.filter((r) => listOf(r) === 'land').length, 2);
+  assert.match(res.errors[0]!.message, /No answer from .*\/chat\/completions within 400 ms \(after 1 retries\)/);
+  assert.deepEqual(
+    res.added.map((a) => a.text),
+    ['ocean', 'robin'],
+    'the list after the hanging one is still asked',
+  );
+});
+
+test('a never-answering endpoint fails at the first-request timeout and no other list is tried', async () => {
+  const exp = experiment();
+  const s = await server(() => ({ hang: true }));
+  const res = await settlesBeforeHang(
+    generateWords(exp.task, exp.words, opts(s, { timeoutMs: 600_000, firstTimeoutMs: 150, maxRetries: 2 })),
+    'the first-request timeout',
+  );
+  assert.equal(s.requests.length, 3, 'one list, three tries');
+  assert.ok(res.errors.slice(1).every((e) => /not attempted/.test(e.message)));
+});
+
+test('the deadline ends the whole generation; lists done before it keep their words', async () => {
+  const exp = experiment();
+  const s = await server((r) => (listOf(r) === 'water' ? wordsReply(['ocean']) : { hang: true }));
+  const res = await settlesBeforeHang(
+    generateWords(
+      exp.task,
+      exp.words,
+      opts(s, {
+        timeoutMs: 600_000,
+        firstTimeoutMs: 600_000,
+        deadlineMs: 500,
+        lists: [
+          { kind: 'spurious', name: 'water' },
+          { kind: 'spurious', name: 'land' },
+          { kind: 'targets', name: 'landbird' },
+        ],
+      }),
+    ),
+    'the deadline',
+  );
+  assert.deepEqual(
+    res.added.map((a) => a.text),
+    ['ocean'],
+  );
+  assert.match(res.errors[0]!.message, /no word list within the deadline of 0\.5 s .*--deadline/);
+  assert.match(res.errors[1]!.message, /not attempted: the deadline/);
+});
+
+test('garbage, HTML and prose answers are refused with the endpoint, the model and the start of the answer', async () => {
+  const exp = experiment();
+  for (const [answer, why] of [
+    ['Sure!!! here you go: <<<%%% not json {{{ lorem ipsum', /not a list of short phrases/],
+    ['<!DOCTYPE html><html><body><h1>Login</h1></body></html>', /HTML page/],
+    ['{"error": "quota"}', /JSON, but not the requested/],
+  ] as const) {
+    const s = await server(() => chatReply(answer));
+    const res = await generateWords(exp.task, exp.words, opts(s, { lists: [{ kind: 'spurious', name: 'land' }] }));
+    assert.equal(res.added.length, 0, answer);
+    assert.match(res.errors[0]!.message, why);
+    assert.ok(res.errors[0]!.message.includes(`${s.url}/chat/completions (model "fake-model")`), res.errors[0]!.message);
+    assert.ok(res.errors[0]!.message.includes(JSON.stringify(answer.slice(0, 20)).slice(0, -1)), res.errors[0]!.message);
+  }
+});
+
+test('a 200 whose body is an HTML page (not a chat completion) says so and stops', async () => {
+  const exp = experiment();
+  const s = await server(() => ({
+    headers: { 'content-type': 'text/html' },
+    text: '<html><head><title>Proxy</title></head><body>sign in</body></html>',
+  }));
+  const res = await generateWords(exp.task, exp.words, opts(s));
+  assert.match(res.errors[0]!.message, /did not answer with a chat completion but with an HTML page/);
+  assert.equal(s.requests.length, 1, 'fatal: the other lists are not tried');
+});
+
+test('retries never pile listeners on the signal of the caller (no MaxListenersExceededWarning)', async () => {
+  const exp = experiment();
+  const s = await server(() => errorReply(500, 'down'));
+  const warnings: Error[] = [];
+  const onWarning = (w: Error) => warnings.push(w);
+  process.on('warning', onWarning);
+  const ac = new AbortController();
+  try {
+    await generateWords(exp.task, exp.words, opts(s, { signal: ac.signal, maxRetries: 4, retryBaseDelayMs: 1 }));
+  } finally {
+    await new Promise((r) => setImmediate(r)); // warnings are emitted on a later tick
+    process.off('warning', onWarning);
+  }
+  assert.ok(s.requests.length >= 20, `${s.requests.length} requests`);
+  assert.deepEqual(
+    warnings.filter((w) => w.name === 'MaxListenersExceededWarning'),
+    [],
+  );
 });
 
 test('cancel mid-request: AbortError, no result, even when an earlier list already succeeded', async () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { normalizeWord, parseJsonWords, parseTextWords, extractWords, wordKey } from '../../../src/llm/parse';
+import { normalizeWord, parseJsonWords, parseTextWords, extractWords, readWordAnswer, wordKey } from '../../../src/llm/parse';
 import { retryAfterMs } from '../../../src/llm/generate';
 
 test('normalizeWord strips numbering, bullets, quotes, markdown and trailing punctuation', () => {
@@ -47,4 +47,33 @@ test('retryAfterMs reads seconds, HTTP dates and retry-after-ms, capped at a min
   assert.equal(retryAfterMs(h({ 'retry-after': new Date(10_000).toUTCString() }), 7_000), 3000);
   assert.equal(retryAfterMs(h({ 'retry-after': '3600' })), 60_000);
   assert.equal(retryAfterMs(h({})), undefined);
+});
+
+test('readWordAnswer takes the requested JSON or a plausible list, and refuses anything else with the reason', () => {
+  const ok = (s: string) => {
+    const r = readWordAnswer(s);
+    assert.ok(r.ok, `${s}: ${r.ok ? '' : r.why}`);
+    return r.words.map((w) => normalizeWord(w, true));
+  };
+  const why = (s: string) => {
+    const r = readWordAnswer(s);
+    assert.ok(!r.ok, `${s} is refused`);
+    return r.why;
+  };
+  assert.deepEqual(ok('{"words": ["robin", "blue jay"]}'), ['robin', 'blue jay']);
+  assert.deepEqual(ok('ocean, coral reef, mangrove swamp'), ['ocean', 'coral reef', 'mangrove swamp']);
+  assert.deepEqual(ok('Here are some:\n1. **St. Bernard**\n2. 1950s diner\n3. black-and-white warbler'), [
+    'st. bernard',
+    '1950s diner',
+    'black-and-white warbler',
+  ]);
+  // JSON in the requested shape: items that are not short phrases are left out, not the answer
+  const r = readWordAnswer('{"words": ["robin", "<<<%%%"]}');
+  assert.ok(r.ok && r.dropped.length === 1 && r.words.length === 1);
+  assert.match(why('Sure!!! here you go: <<<%%% not json {{{ lorem ipsum'), /not a list of short phrases/);
+  assert.match(why('I am sorry, but I cannot help with that request.'), /not a list of short phrases/);
+  assert.match(why('<!DOCTYPE html><html><body>Sign in</body></html>'), /HTML page/);
+  assert.match(why('{"error": "quota"}'), /JSON, but not the requested/);
+  assert.match(why('{"words": ["{{{", "%%%"]}'), /none of the items/);
+  assert.match(why('   '), /empty/);
 });
