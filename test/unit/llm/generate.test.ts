@@ -245,10 +245,11 @@ test('a hanging endpoint: the timeout fires, is retried, and is reported with th
   const res = await generateWords(
     exp.task,
     exp.words,
-    opts(s, { timeoutMs: 300, maxRetries: 1, lists: [{ kind: 'spurious', name: 'land' }] }),
+    // a timeout long enough that a busy machine's event loop still reads each try before it is aborted
+    opts(s, { timeoutMs: 1500, maxRetries: 1, lists: [{ kind: 'spurious', name: 'land' }] }),
   );
   assert.equal(s.requests.length, 2, 'the timed-out request was retried once');
-  assert.match(res.errors[0]!.message, /No answer from .*\/chat\/completions \(model "fake-model"\) within 300 ms, on any of 2 tries/);
+  assert.match(res.errors[0]!.message, /No answer from .*\/chat\/completions \(model "fake-model"\) within 1500 ms, on any of 2 tries/);
   assert.match(res.errors[0]!.message, /--first-timeout.*tldr\.llm\.timeout.*--timeout/);
 });
 
@@ -259,7 +260,7 @@ test('an endpoint that has answered, then hangs: the full timeout, retried, and 
     exp.task,
     exp.words,
     opts(s, {
-      timeoutMs: 400,
+      timeoutMs: 1500,
       firstTimeoutMs: 100,
       maxRetries: 1,
       lists: [
@@ -270,7 +271,7 @@ test('an endpoint that has answered, then hangs: the full timeout, retried, and 
     }),
   );
   assert.equal(s.requests.filter((r) => listOf(r) === 'land').length, 2);
-  assert.match(res.errors[0]!.message, /No answer from .*\/chat\/completions within 400 ms \(after 1 retries\)/);
+  assert.match(res.errors[0]!.message, /No answer from .*\/chat\/completions within 1500 ms \(after 1 retries\)/);
   assert.deepEqual(
     res.added.map((a) => a.text),
     ['ocean', 'robin'],
@@ -282,7 +283,7 @@ test('a never-answering endpoint fails at the first-request timeout and no other
   const exp = experiment();
   const s = await server(() => ({ hang: true }));
   const res = await settlesBeforeHang(
-    generateWords(exp.task, exp.words, opts(s, { timeoutMs: 600_000, firstTimeoutMs: 150, maxRetries: 2 })),
+    generateWords(exp.task, exp.words, opts(s, { timeoutMs: 600_000, firstTimeoutMs: 1000, maxRetries: 2 })),
     'the first-request timeout',
   );
   assert.equal(s.requests.length, 3, 'one list, three tries');
