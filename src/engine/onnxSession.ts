@@ -6,8 +6,9 @@
 // many virtual machines (2 logical cores here): left alone, every model ran on one thread. The
 // engine sets intraOpNumThreads to os.availableParallelism() unless the user set a number (the
 // CLI's --threads, the experiment's settings.threads, the editor's tldr.onnx.threads).
-// The classifier and CLIP run one after the other, each with all the threads: measured against
-// side by side with a share each in bench/README.md ("Threads").
+// While encoding images the classifier and CLIP's vision tower run side by side with half the
+// threads each (no barrier between them to wait on when a core is taken), the text tower and
+// the projector's products alone with all of them: measured in bench/README.md ("Threads").
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { InputError } from '../shared/errors';
@@ -23,7 +24,11 @@ export interface ThreadChoice {
   source: ThreadSource;
   /** os.availableParallelism() when the choice was made */
   cores: number;
+  /** how the classifier and CLIP's vision tower share the threads while encoding images (see MODEL_SCHEDULE) */
+  models: ModelSchedule;
 }
+
+export type ModelSchedule = 'in-turn' | 'side-by-side';
 
 export interface SessionOptions {
   executionProvider?: string;
@@ -37,15 +42,16 @@ export interface SessionOptions {
  * left to onnxruntime's default): the benchmark's before/after row only.
  */
 export function chooseThreads(
-  o: { caller?: number; callerSource?: 'cli' | 'setting'; experiment?: number; legacyThreads?: boolean } = {},
+  o: { caller?: number; callerSource?: 'cli' | 'setting'; experiment?: number; legacyThreads?: boolean; models?: ModelSchedule } = {},
 ): ThreadChoice {
   const cores = os.availableParallelism();
-  if (o.legacyThreads) return { intraOpThreads: null, source: 'onnxruntime-default', cores };
+  if (o.legacyThreads) return { intraOpThreads: null, source: 'onnxruntime-default', cores, models: 'in-turn' };
+  const models = o.models ?? MODEL_SCHEDULE;
   const set = (n: number | undefined) => n !== undefined && n > 0;
-  if (o.callerSource === 'cli' && set(o.caller)) return { intraOpThreads: o.caller!, source: 'cli', cores };
-  if (set(o.experiment)) return { intraOpThreads: o.experiment!, source: 'experiment', cores };
-  if (set(o.caller)) return { intraOpThreads: o.caller!, source: o.callerSource ?? 'setting', cores };
-  return { intraOpThreads: cores, source: 'cores', cores };
+  if (o.callerSource === 'cli' && set(o.caller)) return { intraOpThreads: o.caller!, source: 'cli', cores, models };
+  if (set(o.experiment)) return { intraOpThreads: o.experiment!, source: 'experiment', cores, models };
+  if (set(o.caller)) return { intraOpThreads: o.caller!, source: o.callerSource ?? 'setting', cores, models };
+  return { intraOpThreads: cores, source: 'cores', cores, models };
 }
 
 /** The options handed to InferenceSession.create. */
@@ -60,6 +66,9 @@ export function ortSessionOptions(opts: SessionOptions = {}): ort.InferenceSessi
           // one graph at a time per session: the inter-op pool would only compete with the intra-op one
           interOpNumThreads: 1,
           executionMode: 'sequential' as const,
+          // idle pool threads sleep instead of spinning: on a shared machine a spinning thread
+          // takes the core its partner (or sharp's decoder) needs (bench/README.md, "Threads")
+          extra: { session: { intra_op: { allow_spinning: '0' } } },
         }
       : {}),
   };
@@ -93,7 +102,7 @@ export const ortVersion = (): string => ort.env.versions?.common ?? 'unknown';
  * the other with every thread each ('in-turn'), or both at once with a share each
  * ('side-by-side'). Chosen by measurement (bench/README.md, "Threads").
  */
-export const MODEL_SCHEDULE: 'in-turn' | 'side-by-side' = 'in-turn';
+export const MODEL_SCHEDULE: ModelSchedule = 'side-by-side';
 
 /** sharp's threads per image operation; decoding of the next batch overlaps the models' work. */
 export const IMAGE_DECODING_THREADS = 1;
@@ -105,19 +114,19 @@ export function threadsRecord(choice: ThreadChoice): ThreadsRecord {
     intraOpThreads: choice.intraOpThreads,
     source: choice.source,
     cores: choice.cores,
-    models: legacy ? 'in-turn' : MODEL_SCHEDULE,
+    models: choice.models,
     imageDecoding: legacy ? choice.cores : IMAGE_DECODING_THREADS,
   };
 }
 
 /** encodeImages' schedule for a run's thread choice (the legacy choice keeps the old one: in turn, sharp's default). */
-export function encodeSchedule(choice: ThreadChoice): { models: 'in-turn' | 'side-by-side'; imageDecoding?: number } {
+export function encodeSchedule(choice: ThreadChoice): { models: ModelSchedule; imageDecoding?: number } {
   if (choice.intraOpThreads === null) return { models: 'in-turn' };
-  return { models: MODEL_SCHEDULE, imageDecoding: IMAGE_DECODING_THREADS };
+  return { models: choice.models, imageDecoding: IMAGE_DECODING_THREADS };
 }
 
 /** The threads of an image model's session: all of them in turn, a share each side by side. */
 export function imageModelThreads(choice: ThreadChoice): ThreadChoice {
-  if (choice.intraOpThreads === null || MODEL_SCHEDULE === 'in-turn') return choice;
+  if (choice.intraOpThreads === null || choice.models === 'in-turn') return choice;
   return { ...choice, intraOpThreads: Math.max(1, Math.floor(choice.intraOpThreads / 2)) };
 }

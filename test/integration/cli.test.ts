@@ -79,7 +79,7 @@ test('run: the whole pipeline, run folder contract, drop-in debiased model; a se
     intraOpThreads: os.availableParallelism(),
     source: 'cores',
     cores: os.availableParallelism(),
-    models: 'in-turn',
+    models: 'side-by-side',
     imageDecoding: 1,
   });
   const test_ = result.summary.metrics.test!;

@@ -112,9 +112,10 @@ export function crossEntropyGrad(
 }
 
 /**
- * crossEntropyGrad for two classes (the usual TLDR task), with the same arithmetic in the same
- * order, but each row of x is read once for both logits and once for both gradient rows
- * instead of once per class: about twice as fast on D = 2048.
+ * crossEntropyGrad for two classes (the usual TLDR task): each row of x is read once for both
+ * logits and once for both gradient rows instead of once per class, and each dot product keeps
+ * four partial sums, so the additions do not wait on each other (the sum is the same to ~1e-15
+ * relative; summed in a different order). Typed arrays only, so the loops stay monomorphic.
  */
 function crossEntropyGrad2(
   head: LinearHead,
@@ -130,17 +131,41 @@ function crossEntropyGrad2(
   gb.fill(0);
   let loss = 0;
   const inv = 1 / n;
+  const d4 = dim - (dim % 4);
   for (let i = 0; i < n; i++) {
     const xi = i * dim;
     const label = y[i];
     if (!(label === 0 || label === 1)) throw new Error(`Label ${label} at row ${i} is outside 0..1.`);
-    let s0 = bias[0],
-      s1 = bias[1];
-    for (let j = 0; j < dim; j++) {
-      const v = x[xi + j];
-      s0 += w[j] * v;
-      s1 += w[dim + j] * v;
+    let a0 = 0,
+      a1 = 0,
+      a2 = 0,
+      a3 = 0,
+      b0 = 0,
+      b1 = 0,
+      b2 = 0,
+      b3 = 0;
+    let j = 0;
+    for (; j < d4; j += 4) {
+      const v0 = x[xi + j],
+        v1 = x[xi + j + 1],
+        v2 = x[xi + j + 2],
+        v3 = x[xi + j + 3];
+      a0 += w[j] * v0;
+      a1 += w[j + 1] * v1;
+      a2 += w[j + 2] * v2;
+      a3 += w[j + 3] * v3;
+      b0 += w[dim + j] * v0;
+      b1 += w[dim + j + 1] * v1;
+      b2 += w[dim + j + 2] * v2;
+      b3 += w[dim + j + 3] * v3;
     }
+    for (; j < dim; j++) {
+      const v = x[xi + j];
+      a0 += w[j] * v;
+      b0 += w[dim + j] * v;
+    }
+    const s0 = bias[0] + (a0 + a1 + (a2 + a3)),
+      s1 = bias[1] + (b0 + b1 + (b2 + b3));
     const max = s0 > s1 ? s0 : s1;
     const lse = max + Math.log(Math.exp(s0 - max) + Math.exp(s1 - max));
     loss += lse - (label === 0 ? s0 : s1);
@@ -148,10 +173,10 @@ function crossEntropyGrad2(
     const g1 = (Math.exp(s1 - lse) - (label === 1 ? 1 : 0)) * inv;
     gb[0] += g0;
     gb[1] += g1;
-    for (let j = 0; j < dim; j++) {
-      const v = x[xi + j];
-      gW[j] += g0 * v;
-      gW[dim + j] += g1 * v;
+    for (let k = 0; k < dim; k++) {
+      const v = x[xi + k];
+      gW[k] += g0 * v;
+      gW[dim + k] += g1 * v;
     }
   }
   return loss * inv;
