@@ -691,7 +691,9 @@ let threadFigures;
 const threadsDescription = (t) =>
   t.intraOpThreads === null
     ? 'threads left to onnxruntime'
-    : `${t.intraOpThreads} intra-op threads per session (${t.source}), models in turn, sharp 1 thread per image`;
+    : `${t.intraOpThreads} intra-op threads per session (${t.source}), classifier and CLIP ${
+        t.models === 'in-turn' ? 'in turn' : `side by side with ${Math.max(1, Math.floor(t.intraOpThreads / 2))} each`
+      }, sharp 1 thread per image, no spinning`;
 const peerOf = () => peerInfo ?? {};
 const blasName = () =>
   (peerOf().blas ?? [])
