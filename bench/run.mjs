@@ -643,7 +643,6 @@ async function threadsStudy(tmp) {
   const { encodeImages } = engine();
   const { EmbeddingCache } = engine();
   const cores = os.availableParallelism();
-  const half = Math.max(1, Math.floor(cores / 2));
   const paths = await ensureImages(S.images);
   const full = await loadEncoders(path.join(tmp, 'unused-cache'), { caller: cores, models: 'in-turn' });
   const share = await loadEncoders(path.join(tmp, 'unused-cache'), { caller: cores, models: 'side-by-side' });
@@ -651,7 +650,7 @@ async function threadsStudy(tmp) {
   for (const models of ['in-turn', 'side-by-side'])
     for (const decoding of [1, undefined])
       variants.push({
-        name: `${models === 'in-turn' ? `in turn, ${cores}` : `side by side, ${half}`} thread(s) each, sharp ${decoding ?? `default (${cores})`}`,
+        name: `${models === 'in-turn' ? 'in turn' : 'side by side'}, ${cores} thread(s) each, sharp ${decoding ?? `default (${cores})`}`,
         encs: models === 'in-turn' ? full : share,
         schedule: { models, imageDecoding: decoding },
       });
@@ -694,7 +693,7 @@ const threadsDescription = (t) =>
   t.intraOpThreads === null
     ? 'threads left to onnxruntime'
     : `${t.intraOpThreads} intra-op threads per session (${t.source}), classifier and CLIP ${
-        t.models === 'in-turn' ? 'in turn' : `side by side with ${Math.max(1, Math.floor(t.intraOpThreads / 2))} each`
+        t.models === 'in-turn' ? 'in turn' : `side by side with ${t.intraOpThreads} each`
       }, sharp 1 thread per image, no spinning`;
 const peerOf = () => peerInfo ?? {};
 const blasName = () =>

@@ -6,9 +6,8 @@
 // many virtual machines (2 logical cores here): left alone, every model ran on one thread. The
 // engine sets intraOpNumThreads to os.availableParallelism() unless the user set a number (the
 // CLI's --threads, the experiment's settings.threads, the editor's tldr.onnx.threads).
-// While encoding images the classifier and CLIP's vision tower run side by side with half the
-// threads each (no barrier between them to wait on when a core is taken), the text tower and
-// the projector's products alone with all of them: measured in bench/README.md ("Threads").
+// While encoding images the classifier and CLIP's vision tower run side by side, each session
+// with all the threads: measured in bench/README.md ("Threads").
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { InputError } from '../shared/errors';
@@ -125,8 +124,10 @@ export function encodeSchedule(choice: ThreadChoice): { models: ModelSchedule; i
   return { models: choice.models, imageDecoding: IMAGE_DECODING_THREADS };
 }
 
-/** The threads of an image model's session: all of them in turn, a share each side by side. */
+/**
+ * The threads of an image model's session: all of them, in turn or side by side. (Side by side
+ * with half each was tried and lost 1.7x on a quiet machine: bench/README.md, "Threads".)
+ */
 export function imageModelThreads(choice: ThreadChoice): ThreadChoice {
-  if (choice.intraOpThreads === null || choice.models === 'in-turn') return choice;
-  return { ...choice, intraOpThreads: Math.max(1, Math.floor(choice.intraOpThreads / 2)) };
+  return choice;
 }

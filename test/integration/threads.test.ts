@@ -61,9 +61,8 @@ async function sessionsOf(settingsThreads: number | undefined, opts: Partial<Eng
 }
 
 const threadsOf = (seen: { options: InferenceSession.SessionOptions }[]) => seen.map((s) => s.options.intraOpNumThreads);
-/** While encoding images the classifier and CLIP's vision tower run side by side with half the threads each; the rest get all. */
-const isImageModel = (label: string) => /torchvision_resnet\.onnx$|vision_model\.onnx$/.test(label);
-const expected = (seen: { label: string }[], T: number) => seen.map((s) => (isImageModel(s.label) ? Math.max(1, Math.floor(T / 2)) : T));
+/** Every session, the image models (run side by side) included, gets all the threads. */
+const expected = (seen: { label: string }[], T: number) => seen.map(() => T);
 
 test('by default every session gets os.availableParallelism() intra-op threads, and run.json says so', async () => {
   const { seen, record } = await sessionsOf(undefined, {});
