@@ -102,6 +102,14 @@ export default tseslint.config(
     ),
   },
   {
+    // the benchmark runs on the tsc output (out/) and measures the engine through api.ts's `kernels`
+    files: ['bench/**/*.mjs'],
+    rules: restrict({
+      regex: '(^|/)out/src/(?!engine/api(\\.js)?$)',
+      message: 'The benchmark imports the engine only through out/src/engine/api.js (its `kernels`).',
+    }),
+  },
+  {
     files: ['webview/**/*.ts'],
     rules: restrict(
       vscode,

@@ -11,6 +11,16 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** `--threads N`: onnxruntime threads per model, as engine options (absent = every core). */
+export function threadsOption(value: string | undefined): { threads?: number; threadsSource?: 'cli' } {
+  if (value === undefined) return {};
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--threads must be a whole number >= 1, got "${value}"`);
+  return { threads: n, threadsSource: 'cli' };
+}
+
+export const THREADS_HELP = `  --threads N   onnxruntime threads per model (default: the experiment's settings.threads, else every core)`;
+
 export interface CliIo {
   stdout: (s: string) => void;
   stderr: (s: string) => void;

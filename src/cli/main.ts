@@ -16,9 +16,9 @@ Usage: tldr-debias <command> [options]
 
 Commands:
   demo [--out DIR] [--seeds N] [--json]   the offline demo world, end to end
-  run EXP [--json]                        run TLDR on an experiment file (*.tldr.json)
+  run EXP [--json] [--threads N]          run TLDR on an experiment file (*.tldr.json)
   runs EXP [--json]                       the runs of an experiment and their status
-  score EXP [--json]                      validation scores of every word
+  score EXP [--json] [--threads N]        validation scores of every word
   words EXP [--generate] [...]            list words, or generate more with an LLM
   tokenize --clip DIR TEXT...             CLIP token ids of TEXT, as JSON
   schema                                  the experiment file's JSON Schema

@@ -54,3 +54,6 @@ export function tokenize(clipDir: string, texts: string[]): { text: string; ids:
   const tok = loadClipTokenizer(path.join(clipDir, 'tokenizer.json'));
   return texts.map((text) => ({ text, ids: tok.encode(text), unknown: tok.hasUnknown(text) }));
 }
+
+/** The engine's hot paths one by one, for the benchmark (bench/run.mjs) only: see kernels.ts. */
+export * as kernels from './kernels';

@@ -7,6 +7,7 @@ import type { RunJson, RunStatus, RunWarning } from '../protocol/runRecord';
 import { loadExperiment, type LoadedExperiment } from '../experiment';
 import { InputError, isAbortError } from '../shared/errors';
 import type { EngineOptions } from './options';
+import { threadsRecord } from './onnxSession';
 import { createStepContext, type StepContext } from './steps/context';
 import { loadClassifier, loadClipModels, type LoadedClassifier, type LoadedClip } from './steps/models';
 import { encodeData, type EncodedData } from './steps/encodeData';
@@ -78,7 +79,8 @@ export async function runPipeline(file: string, opts: EngineOptions): Promise<Ru
   const exp = loaded.experiment;
   const retrain = resolveRetrainConfig(exp.settings.retrain, exp.settings.ablations);
   checkWritable(loaded.file, opts.cacheDir);
-  const { folder, record: started } = await startRun(loaded);
+  const ctx = createStepContext(loaded, opts);
+  const { folder, record: started } = await startRun(loaded, threadsRecord(ctx.threads));
   let record: RunJson = { ...started, settings: { ...exp.settings, retrain } };
   const warnings: RunWarning[] = [];
   const warn = (w: RunWarning, step: Parameters<StepContext['log']>[2]) => {
@@ -86,7 +88,6 @@ export async function runPipeline(file: string, opts: EngineOptions): Promise<Ru
     record = { ...record, warnings };
     ctx.log('warn', `${w.message} ${w.fix}`, step);
   };
-  const ctx = createStepContext(loaded, opts);
   ctx.emit({ type: 'run-start', runId: folder.id, runDir: folder.dir, experiment: loaded.file, steps: [...STEP_IDS] });
   const models: { classifier?: LoadedClassifier; clip?: LoadedClip } = {};
   try {

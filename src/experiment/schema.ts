@@ -241,6 +241,14 @@ export const settingsSchema = z
     normalize: z.enum(['none', 'clip']).default('none').describe("the reference's preprocess_embed"),
     templates: z.enum(['openai80', 'neutral']).default('openai80'),
     batchSize: z.number().int().positive().default(32).describe('images per onnxruntime batch'),
+    threads: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe(
+        "onnxruntime intra-op threads per model for this experiment; 0 or absent = the editor's tldr.onnx.threads, else every core (os.availableParallelism()). The CLI's --threads wins",
+      ),
     skipUnreadable: z
       .boolean()
       .default(false)

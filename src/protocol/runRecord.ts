@@ -155,6 +155,21 @@ export const dfrRecordSchema = z.object({
   converged: z.boolean(),
 });
 
+/** The onnxruntime threads a run used (every session of the run gets the same). */
+export const threadsRecordSchema = z.object({
+  /** intra-op threads per session; null = left to onnxruntime's default (the engine before issue 15) */
+  intraOpThreads: z.number().nullable(),
+  /** where the number came from: the CLI's --threads, the experiment's settings.threads, the editor's tldr.onnx.threads, os.availableParallelism() */
+  source: z.enum(['cli', 'experiment', 'setting', 'cores', 'onnxruntime-default']),
+  /** os.availableParallelism() on the machine that ran it */
+  cores: z.number(),
+  /** how the classifier and CLIP's vision tower share the cores while encoding images */
+  models: z.enum(['in-turn', 'side-by-side']),
+  /** sharp's (libvips') threads per image operation while decoding beside the models */
+  imageDecoding: z.number(),
+});
+export type ThreadsRecord = z.infer<typeof threadsRecordSchema>;
+
 export const runJsonSchema = z.object({
   runId: z.string(),
   /** absolute path of the experiment file */
@@ -171,6 +186,7 @@ export const runJsonSchema = z.object({
   error: z.string().optional(),
   settings: runSettingsSchema.optional(),
   timings: z.record(z.string(), z.number()).optional(),
+  threads: threadsRecordSchema.optional(),
   counts: runCountsSchema.optional(),
   gap: gapRecordSchema.optional(),
   relu: z.boolean().optional(),

@@ -9,6 +9,8 @@ export interface EngineSettings {
   /** absolute folder for the embedding cache; undefined = the engine default (.tldr/cache beside the experiment) */
   cacheDir?: string;
   executionProvider?: string;
+  /** the editor's tldr.onnx.threads; 0 or undefined = every core */
+  threads?: number;
 }
 
 /** A job streams its engine events on this progress token. */

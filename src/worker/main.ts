@@ -31,8 +31,12 @@ if (!process.send) {
 
 const connection = createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
 
-function engineOptions(s: EngineSettings): Pick<EngineOptions, 'cacheDir' | 'executionProvider'> {
-  return { ...(s.cacheDir ? { cacheDir: s.cacheDir } : {}), ...(s.executionProvider ? { executionProvider: s.executionProvider } : {}) };
+function engineOptions(s: EngineSettings): Pick<EngineOptions, 'cacheDir' | 'executionProvider' | 'threads' | 'threadsSource'> {
+  return {
+    ...(s.cacheDir ? { cacheDir: s.cacheDir } : {}),
+    ...(s.executionProvider ? { executionProvider: s.executionProvider } : {}),
+    ...(s.threads ? { threads: s.threads, threadsSource: 'setting' as const } : {}),
+  };
 }
 
 /** Errors cross the wire as ResponseError with a code the host words its message by. */

@@ -3,6 +3,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -74,6 +75,13 @@ test('run: the whole pipeline, run folder contract, drop-in debiased model; a se
   assert.equal(runJson.seed, 0);
   assert.ok(runJson.versions['onnxruntime-node']);
   assert.ok(runJson.counts.encoded > 0);
+  assert.deepEqual(runJson.threads, {
+    intraOpThreads: os.availableParallelism(),
+    source: 'cores',
+    cores: os.availableParallelism(),
+    models: 'side-by-side',
+    imageDecoding: 1,
+  });
   const test_ = result.summary.metrics.test!;
   assert.equal(test_.tldr.groups.length, 4);
   assert.ok(test_.dfr, 'val has groups, so the DFR reference is there');
@@ -89,11 +97,13 @@ test('run: the whole pipeline, run folder contract, drop-in debiased model; a se
     assert.deepEqual(proj.G.shape, [1, proj.W.shape[0]]);
     assert.equal(sha(path.join(dir, 'models', 'classifier.onnx')), modelHash);
 
-    const second = run(['run', exp, '--json']);
+    const second = run(['run', exp, '--json', '--threads', '1']);
     assert.equal(second.code, 0, second.stderr);
     const r2 = second.events.at(-1) as Extract<EngineEvent, { type: 'result' }>;
     const run2 = JSON.parse(fs.readFileSync(path.join(r2.summary.runDir, 'run.json'), 'utf8'));
     assert.equal(run2.counts.encoded, 0, 'every image comes from the cache');
+    assert.equal(run2.threads.intraOpThreads, 1, '--threads 1');
+    assert.equal(run2.threads.source, 'cli');
     assert.equal(run2.counts.cached, runJson.counts.images);
     assert.equal(run2.counts.promptsEncoded, 0, 'every prompt comes from the cache');
     assert.deepEqual(r2.summary.metrics, result.summary.metrics, 'same seed, same result');
@@ -273,6 +283,9 @@ test('bad input: an empty word list for a class', () => {
 });
 
 test('usage errors exit 2 with the usage text', () => {
+  const badThreads = run(['run', exp, '--threads', '0']);
+  assert.equal(badThreads.code, 2);
+  assert.match(badThreads.stderr, /--threads must be a whole number >= 1, got "0"/);
   const r = run(['run']);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /Usage: tldr-debias run EXP/);

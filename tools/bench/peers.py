@@ -131,12 +131,12 @@ def retrain(n, dim, epochs, batch, lr, wd):
     return {"epoch_seconds": times, "threads": torch.get_num_threads()}
 
 
-def encode(listfile, batch):
+def encode(listfile, batch, threads=0):
     import torch
     from PIL import Image
     sys.path.insert(0, HERE)
     from bench_models import build
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(threads or os.cpu_count() or 1)
     paths = [p for p in open(listfile).read().splitlines() if p]
     resnet, vision = build("resnet50"), build("vision")
     # the two preprocessings the engine uses: ImageNet (resize 256, crop 224) and CLIP (224, 224)
@@ -177,7 +177,7 @@ def main():
     elif cmd == "dfr":
         out = dfr(args[0])
     elif cmd == "encode":
-        out = encode(args[0], int(args[1]))
+        out = encode(args[0], int(args[1]), int(args[2]) if len(args) > 2 else 0)
     else:
         raise SystemExit(f"unknown subcommand {cmd}")
     print(json.dumps(out))

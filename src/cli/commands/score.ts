@@ -1,14 +1,15 @@
-// `tldr-debias score EXP [--json]`: each word's CLIP anchor margin and classifier logit margin.
+// `tldr-debias score EXP [--json] [--threads N]`: each word's CLIP anchor margin and classifier logit margin.
 import { parseArgs } from 'node:util';
 import { scoreWords } from '../../engine/api';
 import type { WordScore } from '../../protocol/events';
-import { EXIT, eventPrinter, type CliIo } from '../io';
+import { EXIT, THREADS_HELP, threadsOption, eventPrinter, type CliIo } from '../io';
 
-export const SCORE_USAGE = `Usage: tldr-debias score EXP [--json]
+export const SCORE_USAGE = `Usage: tldr-debias score EXP [--json] [--threads N]
 
 Scores every word of EXP: CLIP anchor margin (all words) and classifier logit margin
 (target words); a word passes when its margins are > 0.
   --json   one JSON event per line on stdout, including {"type":"scores",...}
+${THREADS_HELP}
 `;
 
 const fmt = (v: number | undefined, digits: number) => (v === undefined ? '      –' : v.toFixed(digits).padStart(7));
@@ -34,12 +35,16 @@ export function formatScores(scores: WordScore[]): string {
 export async function scoreCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: { json: { type: 'boolean' }, threads: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,
   });
   if (values.help) return (io.stdout(SCORE_USAGE), EXIT.ok);
   if (positionals.length !== 1) return (io.stderr(SCORE_USAGE), EXIT.usage);
-  const { lambda, scores } = await scoreWords(positionals[0], { onEvent: eventPrinter(io, !!values.json), signal: io.signal });
+  const { lambda, scores } = await scoreWords(positionals[0], {
+    ...threadsOption(values.threads),
+    onEvent: eventPrinter(io, !!values.json),
+    signal: io.signal,
+  });
   if (!values.json) io.stdout(`Logit margins with the projector at lambda ${lambda}.\n${formatScores(scores)}`);
   return EXIT.ok;
 }

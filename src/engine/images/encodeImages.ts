@@ -13,6 +13,7 @@ import {
   decodeImage,
   decodingKey,
   preprocessInto,
+  setDecodingThreads,
   UnreadableImageError,
   type DecodedImage,
   type DecodeOptions,
@@ -55,6 +56,12 @@ export interface EncodeOptions {
   source?: string;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * How the encoders share the cores: 'in-turn' runs them one after the other (each session
+   * holds every thread), 'side-by-side' at once (each session holds a share). imageDecoding
+   * sets sharp's threads per operation; absent = sharp's default.
+   */
+  schedule?: { models: 'in-turn' | 'side-by-side'; imageDecoding?: number };
 }
 
 interface PreparedBatch {
@@ -91,6 +98,8 @@ export function skippedImagesMessage(source: string, unreadable: UnreadableImage
 
 export async function encodeImages(paths: string[], encoders: ImageEncoder[], opts: EncodeOptions): Promise<EncodeResult> {
   const decode = opts.decode ?? DEFAULT_DECODING;
+  setDecodingThreads(opts.schedule?.imageDecoding);
+  const sideBySide = opts.schedule?.models === 'side-by-side';
   // the encoder's namespace covers the model and its preprocessing; decoding is the other input
   const namespaces = encoders.map((e) => opts.cache.namespace(e.namespace, decodingKey(decode)));
   const outputs = encoders.map((e) => new Float32Array(paths.length * e.dim));
@@ -164,9 +173,9 @@ export async function encodeImages(paths: string[], encoders: ImageEncoder[], op
     const after = ends[b];
     next = b + 1 < ends.length ? prepare(b + 1) : undefined;
     next?.catch(() => undefined); // surfaced when awaited; avoid an unhandled rejection if we stop first
-    for (let e = 0; e < encoders.length; e++) {
+    const runEncoder = async (e: number) => {
       const { rows, pixels } = batch.misses[e];
-      if (!rows.length) continue;
+      if (!rows.length) return;
       throwIfAborted(opts.signal);
       const enc = encoders[e];
       const out = await enc.run(pixels, rows.length);
@@ -177,7 +186,9 @@ export async function encodeImages(paths: string[], encoders: ImageEncoder[], op
           return opts.cache.put(namespaces[e], batch.keys[i]!, vec);
         }),
       );
-    }
+    };
+    if (sideBySide) await Promise.all(encoders.map((_, e) => runEncoder(e)));
+    else for (let e = 0; e < encoders.length; e++) await runEncoder(e);
     for (const [i, reason] of batch.failed) unreadableRows.set(batch.start + i, reason);
     cached += batch.cached;
     encoded += batch.keys.length - batch.cached - batch.failed.size;

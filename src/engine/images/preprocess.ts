@@ -118,6 +118,11 @@ export class UnreadableImageError extends InputError {
   }
 }
 
+/** libvips threads per image operation (sharp.concurrency, process-wide); undefined = sharp's default (the cores). */
+export function setDecodingThreads(n: number | undefined): void {
+  sharp.concurrency(n ?? 0);
+}
+
 /**
  * Decode once to 8-bit RGB so each model's preprocessing starts from the same pixels: the pixels
  * of PIL's Image.open(f).convert('RGB'), torchvision's default loader and the reference code's, so

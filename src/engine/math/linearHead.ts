@@ -112,9 +112,12 @@ export function crossEntropyGrad(
 }
 
 /**
- * crossEntropyGrad for two classes (the usual TLDR task), with the same arithmetic in the same
- * order, but each row of x is read once for both logits and once for both gradient rows
- * instead of once per class: about twice as fast on D = 2048.
+ * crossEntropyGrad for two classes (the usual TLDR task), four rows at a time: one pass over the
+ * features gives the four rows' two logits (eight independent sums, so the additions do not wait
+ * on each other), a second pass adds the four rows' contributions to both gradient rows, so each
+ * gradient entry is loaded and stored once per four rows instead of once per row. Scalar
+ * JavaScript is bound by loads and stores here: this halves them. The sums are the textbook
+ * formula's to ~1e-15 relative (added in another order). Typed arrays only (monomorphic loops).
  */
 function crossEntropyGrad2(
   head: LinearHead,
@@ -130,28 +133,78 @@ function crossEntropyGrad2(
   gb.fill(0);
   let loss = 0;
   const inv = 1 / n;
-  for (let i = 0; i < n; i++) {
-    const xi = i * dim;
-    const label = y[i];
-    if (!(label === 0 || label === 1)) throw new Error(`Label ${label} at row ${i} is outside 0..1.`);
-    let s0 = bias[0],
-      s1 = bias[1];
+  const z0 = new Float64Array(4),
+    z1 = new Float64Array(4),
+    h0 = new Float64Array(4),
+    h1 = new Float64Array(4);
+  for (let i = 0; i < n; i += 4) {
+    const rows = Math.min(4, n - i);
+    const r0 = i * dim,
+      r1 = rows > 1 ? r0 + dim : r0,
+      r2 = rows > 2 ? r0 + 2 * dim : r0,
+      r3 = rows > 3 ? r0 + 3 * dim : r0;
+    let a0 = 0,
+      a1 = 0,
+      a2 = 0,
+      a3 = 0,
+      b0 = 0,
+      b1 = 0,
+      b2 = 0,
+      b3 = 0;
     for (let j = 0; j < dim; j++) {
-      const v = x[xi + j];
-      s0 += w[j] * v;
-      s1 += w[dim + j] * v;
+      const w0 = w[j],
+        w1 = w[dim + j];
+      const v0 = x[r0 + j],
+        v1 = x[r1 + j],
+        v2 = x[r2 + j],
+        v3 = x[r3 + j];
+      a0 += w0 * v0;
+      a1 += w0 * v1;
+      a2 += w0 * v2;
+      a3 += w0 * v3;
+      b0 += w1 * v0;
+      b1 += w1 * v1;
+      b2 += w1 * v2;
+      b3 += w1 * v3;
     }
-    const max = s0 > s1 ? s0 : s1;
-    const lse = max + Math.log(Math.exp(s0 - max) + Math.exp(s1 - max));
-    loss += lse - (label === 0 ? s0 : s1);
-    const g0 = (Math.exp(s0 - lse) - (label === 0 ? 1 : 0)) * inv;
-    const g1 = (Math.exp(s1 - lse) - (label === 1 ? 1 : 0)) * inv;
-    gb[0] += g0;
-    gb[1] += g1;
+    z0[0] = a0;
+    z0[1] = a1;
+    z0[2] = a2;
+    z0[3] = a3;
+    z1[0] = b0;
+    z1[1] = b1;
+    z1[2] = b2;
+    z1[3] = b3;
+    for (let r = 0; r < 4; r++) {
+      if (r >= rows) {
+        // a short last block repeats row 0's offset: its extra rows add nothing
+        h0[r] = 0;
+        h1[r] = 0;
+        continue;
+      }
+      const label = y[i + r];
+      if (!(label === 0 || label === 1)) throw new Error(`Label ${label} at row ${i + r} is outside 0..1.`);
+      const s0 = bias[0] + z0[r],
+        s1 = bias[1] + z1[r];
+      const max = s0 > s1 ? s0 : s1;
+      const lse = max + Math.log(Math.exp(s0 - max) + Math.exp(s1 - max));
+      loss += lse - (label === 0 ? s0 : s1);
+      const g0 = (Math.exp(s0 - lse) - (label === 0 ? 1 : 0)) * inv;
+      const g1 = (Math.exp(s1 - lse) - (label === 1 ? 1 : 0)) * inv;
+      gb[0] += g0;
+      gb[1] += g1;
+      h0[r] = g0;
+      h1[r] = g1;
+    }
+    const [p0, p1, p2, p3] = h0;
+    const [q0, q1, q2, q3] = h1;
     for (let j = 0; j < dim; j++) {
-      const v = x[xi + j];
-      gW[j] += g0 * v;
-      gW[dim + j] += g1 * v;
+      const v0 = x[r0 + j],
+        v1 = x[r1 + j],
+        v2 = x[r2 + j],
+        v3 = x[r3 + j];
+      gW[j] += p0 * v0 + p1 * v1 + (p2 * v2 + p3 * v3);
+      gW[dim + j] += q0 * v0 + q1 * v1 + (q2 * v2 + q3 * v3);
     }
   }
   return loss * inv;

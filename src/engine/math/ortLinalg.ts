@@ -4,6 +4,7 @@
 // (N = 5000, d = 512, D = 2048) that is roughly ten times faster. Small problems stay in
 // TypeScript: creating a session costs more than the product saves.
 import * as ort from 'onnxruntime-node';
+import { createSession, type ThreadChoice } from '../onnxSession';
 import { encodeModel, type ModelProto, type NodeProto, type ValueInfoProto } from '../onnx/proto';
 
 const DOUBLE = 11;
@@ -52,15 +53,16 @@ const GRAPHS = {
     ),
 };
 
-const sessions = new Map<keyof typeof GRAPHS, Promise<ort.InferenceSession>>();
+const sessions = new Map<string, Promise<ort.InferenceSession>>();
 
-/** One session per graph for the life of the process (the graphs hold no weights). */
-function session(name: keyof typeof GRAPHS): Promise<ort.InferenceSession> {
-  let s = sessions.get(name);
+/** One session per graph and thread count for the life of the process (the graphs hold no weights). */
+function session(name: keyof typeof GRAPHS, threads?: ThreadChoice): Promise<ort.InferenceSession> {
+  const key = `${name}/${threads ? (threads.intraOpThreads ?? 'default') : 'cores'}`;
+  let s = sessions.get(key);
   if (!s) {
-    s = ort.InferenceSession.create(GRAPHS[name](), { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
-    s.catch(() => sessions.delete(name));
-    sessions.set(name, s);
+    s = createSession(GRAPHS[name](), `linear algebra (${name})`, { threads });
+    s.catch(() => sessions.delete(key));
+    sessions.set(key, s);
   }
   return s;
 }
@@ -74,8 +76,9 @@ export async function ortGram(
   n: number,
   d: number,
   D: number,
+  threads?: ThreadChoice,
 ): Promise<{ XtX: Float64Array; XtY: Float64Array }> {
-  const s = await session('gram');
+  const s = await session('gram', threads);
   const out = await s.run({
     X: new ort.Tensor('float64', X.length === n * d ? X : X.subarray(0, n * d), [n, d]),
     Y: new ort.Tensor('float64', Y.length === n * D ? Y : Y.subarray(0, n * D), [n, D]),
@@ -89,8 +92,9 @@ export async function ortInverseTimes(
   B: Float64Array,
   d: number,
   D: number,
+  threads?: ThreadChoice,
 ): Promise<{ S: Float64Array; P: Float64Array }> {
-  const s = await session('inverseTimes');
+  const s = await session('inverseTimes', threads);
   const out = await s.run({ Mt: new ort.Tensor('float64', Mt, [d, d]), B: new ort.Tensor('float64', B, [d, D]) });
   return { S: f64(out.S), P: f64(out.P) };
 }

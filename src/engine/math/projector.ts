@@ -12,6 +12,7 @@
 
 import { cholesky, choleskyInverse, choleskySolve, gemmABt, gramTN, lowerInverseTransposed, matMul, matTN, transpose } from './matrix';
 import { ORT_MIN_MADDS, ortGram, ortInverseTimes } from './ortLinalg';
+import type { ThreadChoice } from '../onnxSession';
 
 export interface Projector {
   /** d x D, row-major */
@@ -57,10 +58,17 @@ export function projectorMoments(X: Float64Array, Y: Float64Array, n: number, d:
 }
 
 /** As projectorMoments; the products run in onnxruntime (all cores, vectorised) when large. */
-export async function projectorMomentsAsync(X: Float64Array, Y: Float64Array, n: number, d: number, D: number): Promise<ProjectorMoments> {
+export async function projectorMomentsAsync(
+  X: Float64Array,
+  Y: Float64Array,
+  n: number,
+  d: number,
+  D: number,
+  threads?: ThreadChoice,
+): Promise<ProjectorMoments> {
   checkRows(X, Y, n, d, D);
   if (n * d * (d + D) < ORT_MIN_MADDS) return projectorMoments(X, Y, n, d, D);
-  const { XtX, XtY } = await ortGram(X, Y, n, d, D);
+  const { XtX, XtY } = await ortGram(X, Y, n, d, D, threads);
   return { n, d, D, XtX, XtY, ...means(X, Y, n, d, D) };
 }
 
@@ -126,12 +134,13 @@ export async function projectorFromMomentsAsync(
   G: Float64Array | null,
   k: number,
   lambda: number,
+  threads?: ThreadChoice,
 ): Promise<Projector> {
   const { d, D } = m;
   if (d * d * D < ORT_MIN_MADDS) return projectorFromMoments(m, G, k, lambda);
   // A^{-1} = L^{-T} L^{-1} = Mt Mt^T, and beta = A^{-1} X^T Y, both in onnxruntime
   const Mt = lowerInverseTransposed(choleskyOfA(m, lambda), d);
-  const { S: Ainv, P: beta } = await ortInverseTimes(Mt, m.XtY, d, D);
+  const { S: Ainv, P: beta } = await ortInverseTimes(Mt, m.XtY, d, D, threads);
   return constrain(m, Ainv, beta, G, k);
 }
 
@@ -160,10 +169,11 @@ export async function fitProjectorAsync(
   G: Float64Array | null,
   k: number,
   lambda: number,
+  threads?: ThreadChoice,
 ): Promise<Projector> {
   checkRows(X, Y, n, d, D);
   if (!(lambda >= 0)) throw new Error(`fitProjector: lambda must be >= 0, got ${lambda}.`);
-  return projectorFromMomentsAsync(await projectorMomentsAsync(X, Y, n, d, D), G, k, lambda);
+  return projectorFromMomentsAsync(await projectorMomentsAsync(X, Y, n, d, D, threads), G, k, lambda, threads);
 }
 
 /** P(E) = E W + b (optionally ReLU, as the reference for ResNet-50) for E m x d: m x D in Float32. */

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { RunRecord, RunSummary, WordScores } from '../../protocol/events';
-import { ARTIFACTS, headlineSplit, runJsonSchema, type RunJson } from '../../protocol/runRecord';
+import { ARTIFACTS, headlineSplit, runJsonSchema, type RunJson, type ThreadsRecord } from '../../protocol/runRecord';
 import type { RunDetails } from '../../protocol/worker';
 import { wordScoreSchema } from '../../protocol/webview';
 import type { LoadedExperiment } from '../../experiment';
@@ -60,7 +60,7 @@ function newRunId(now = new Date()): string {
 }
 
 /** A new run folder and the record it starts with (status running, this process's pid and host). */
-export async function startRun(loaded: LoadedExperiment): Promise<{ folder: RunFolder; record: RunJson }> {
+export async function startRun(loaded: LoadedExperiment, threads?: ThreadsRecord): Promise<{ folder: RunFolder; record: RunJson }> {
   const id = newRunId();
   const dir = path.join(runsDir(loaded.file), id);
   await fs.promises.mkdir(dir, { recursive: true });
@@ -80,6 +80,7 @@ export async function startRun(loaded: LoadedExperiment): Promise<{ folder: RunF
     pid: process.pid,
     host: os.hostname(),
     status: 'running',
+    ...(threads ? { threads } : {}),
   };
   await folder.save(record);
   return { folder, record };

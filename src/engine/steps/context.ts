@@ -5,6 +5,8 @@ import type { LoadedExperiment } from '../../experiment';
 import { EmbeddingCache } from '../cache';
 import { defaultCacheDir } from '../runs/store';
 import { throwIfAborted } from '../../shared/errors';
+import { chooseThreads, type ThreadChoice } from '../onnxSession';
+import type { EngineOptions } from '../options';
 
 const PROGRESS_MS = 100;
 
@@ -13,6 +15,8 @@ export interface StepContext {
   signal?: AbortSignal;
   cache: EmbeddingCache;
   executionProvider?: string;
+  /** intra-op threads of every onnxruntime session of this run */
+  threads: ThreadChoice;
   emit(event: EngineEvent): void;
   log(level: LogLevel, message: string, step?: StepId): void;
   progress(step: StepId, done: number, total: number, message?: string): void;
@@ -23,7 +27,7 @@ export interface StepContext {
 
 export function createStepContext(
   loaded: LoadedExperiment,
-  opts: { onEvent?: (e: EngineEvent) => void; signal?: AbortSignal; cacheDir?: string; executionProvider?: string },
+  opts: Pick<EngineOptions, 'onEvent' | 'signal' | 'cacheDir' | 'executionProvider' | 'threads' | 'threadsSource' | 'legacyThreads'>,
 ): StepContext {
   const emit = (e: EngineEvent) => opts.onEvent?.(e);
   const timings: Partial<Record<StepId, number>> = {};
@@ -36,6 +40,12 @@ export function createStepContext(
     signal: opts.signal,
     cache: new EmbeddingCache(opts.cacheDir ?? defaultCacheDir(loaded.file)),
     executionProvider: opts.executionProvider,
+    threads: chooseThreads({
+      caller: opts.threads,
+      callerSource: opts.threadsSource,
+      experiment: loaded.experiment.settings.threads,
+      legacyThreads: opts.legacyThreads,
+    }),
     emit,
     log: (level, message, step) => emit({ type: 'log', level, message, step }),
     progress: (step, done, total, message) => {

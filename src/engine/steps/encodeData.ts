@@ -9,6 +9,7 @@ import { readSafetensors, toFloat64, type Tensor } from '../io/safetensors';
 import { InputError } from '../../shared/errors';
 import type { DataSource } from '../../experiment';
 import type { StepContext } from './context';
+import { encodeSchedule } from '../onnxSession';
 
 export interface SplitData {
   name: 'train' | 'val' | 'test';
@@ -91,6 +92,7 @@ export async function encodeData(ctx: StepContext, encoders: { classifier: Image
       source,
       signal: ctx.signal,
       onProgress: (done) => ctx.progress('encode-images', base + done, total),
+      schedule: encodeSchedule(ctx.threads),
     });
     before += paths.length;
     counts.encoded += r.encoded;

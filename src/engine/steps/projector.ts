@@ -23,7 +23,7 @@ export async function fitProjectors(ctx: StepContext, train: SplitData, gap: Gap
   ctx.log('info', `fitting P: ${d} -> ${D} on ${train.n} training images, ReLU ${relu ? 'on' : 'off'}${why}`, 'projector');
   const X = Float64Array.from(settings.normalize === 'clip' ? l2normalizeRows(train.clip!, d) : train.clip!);
   const Y = Float64Array.from(train.features);
-  const moments = await projectorMomentsAsync(X, Y, train.n, d, D);
+  const moments = await projectorMomentsAsync(X, Y, train.n, d, D, ctx.threads);
   const lambdas = settings.lambda;
   // the noGapConstraint ablation: plain ridge, P no longer blind to the gap
   const G = settings.ablations.noGapConstraint ? null : gap.g;
@@ -32,7 +32,7 @@ export async function fitProjectors(ctx: StepContext, train: SplitData, gap: Gap
   for (const [i, lambda] of lambdas.entries()) {
     throwIfAborted(ctx.signal);
     ctx.progress('projector', i, lambdas.length, `lambda ${lambda}`);
-    candidates.push({ lambda, P: await projectorFromMomentsAsync(moments, G, G ? 1 : 0, lambda) });
+    candidates.push({ lambda, P: await projectorFromMomentsAsync(moments, G, G ? 1 : 0, lambda, ctx.threads) });
   }
   ctx.progress('projector', lambdas.length, lambdas.length);
   return { relu, candidates };

@@ -89,6 +89,7 @@ export class ExperimentState implements vscode.Disposable {
     const base = vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath ?? path.dirname(file);
     return {
       executionProvider: cfg.get<string>('onnx.executionProvider', 'cpu'),
+      threads: cfg.get<number>('onnx.threads', 0),
       ...(folderSetting ? { cacheDir: path.resolve(base, folderSetting) } : {}),
     };
   }

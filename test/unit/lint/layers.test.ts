@@ -27,7 +27,10 @@ const cases: { file: string; import: string; why?: RegExp }[] = [
   { file: 'src/protocol/x.ts', import: '../extension/timing', why: /Shared modules never import the extension/ },
   { file: 'webview/x.ts', import: '../src/experiment', why: /The webview imports only src\/protocol/ },
   { file: 'webview/x.ts', import: 'node:fs', why: /runs in a browser/ },
+  { file: 'bench/x.mjs', import: '../out/src/engine/math/rng.js', why: /only through out\/src\/engine\/api\.js/ },
+  { file: 'bench/x.mjs', import: '../out/src/experiment/schema.js', why: /only through out\/src\/engine\/api\.js/ },
   // allowed
+  { file: 'bench/x.mjs', import: '../out/src/engine/api.js' },
   { file: 'src/cli/commands/x.ts', import: '../../engine/api' },
   { file: 'src/engine/steps/x.ts', import: '../../experiment' },
   { file: 'src/extension/x.ts', import: '../protocol/worker' },
