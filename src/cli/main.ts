@@ -8,6 +8,7 @@ import { tokenizeCommand } from './commands/tokenize';
 import { schemaCommand } from './commands/schema';
 import { demoCommand } from './commands/demo';
 import { wordsCommand } from './commands/words';
+import { initCommand } from './commands/init';
 
 const USAGE = `tldr-debias ${PACKAGE_VERSION}: debias an image classifier's last layer with text (TLDR)
 
@@ -15,10 +16,12 @@ Usage: tldr-debias <command> [options]
 
 Commands:
   demo [--out DIR] [--seeds N] [--json]   the offline demo world, end to end
+  init --clip DIR --classifier FILE --data PATH [--out FILE]
+                                          a new experiment file from your models and data
   run EXP [--json]                        run TLDR on an experiment file (*.tldr.json)
   score EXP [--json]                      validation scores of every word
   words EXP [--generate] [...]            list words, or generate more with an LLM
-  tokenize --clip DIR TEXT...             CLIP token ids of TEXT, as JSON
+  tokenize --clip DIR TEXT...             CLIP token ids of TEXT, as JSON (tokenizer.json or vocab.json + merges.txt)
   schema                                  the experiment file's JSON Schema
 
 Run 'tldr-debias <command> --help' for a command's options.
@@ -32,6 +35,7 @@ const commands: Record<string, (argv: string[], io: CliIo) => Promise<number>> =
   schema: schemaCommand,
   demo: demoCommand,
   words: wordsCommand,
+  init: initCommand,
 };
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
