@@ -30,6 +30,12 @@ const SETUP_FIELDS: { id: SetupFieldId; label: string; kind: 'file' | 'folder'; 
   { id: 'captions', label: 'Caption pairs', kind: 'file', optional: true },
 ];
 
+/** Where the Setup tab's options live in the file. */
+export const SETUP_OPTION_PATHS = {
+  clipVariant: ['models', 'clip', 'variant'],
+  resample: ['models', 'classifier', 'preprocessing', 'resample'],
+} as const satisfies Record<string, JsonPath>;
+
 /** Where a setup field lives in the file; data sources keep their `embeddings` form if they use it. */
 export function setupFieldPath(json: unknown, field: SetupFieldId): JsonPath {
   switch (field) {
@@ -77,6 +83,10 @@ export function documentState(text: string, fileName: string): DocState {
   for (const v of values) spur[v] ??= [];
   const parsed = experimentSchema.safeParse(json);
   const setup: SetupFieldView[] = SETUP_FIELDS.map((f) => ({ ...f, value: readPath(json, setupFieldPath(json, f.id)) }));
+  const options = {
+    clipVariant: readPath(json, SETUP_OPTION_PATHS.clipVariant) || 'auto',
+    resample: readPath(json, SETUP_OPTION_PATHS.resample) || 'bicubic',
+  };
   return {
     ok: true,
     fileName,
@@ -86,6 +96,7 @@ export function documentState(text: string, fileName: string): DocState {
     spuriousValues: values,
     words: { targets, spurious: spur },
     setup,
+    options,
     ...(parsed.success ? {} : { problems: describeIssues(fileName, parsed.error) }),
   };
 }
