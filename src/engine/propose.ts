@@ -129,10 +129,13 @@ function celebaChoice(layout: DetectedLayout, p: ProposeParams): DetectedLayout 
   };
 }
 
-/** Relative to the experiment when it lies near it (at most two folders up), else absolute. */
+/** Relative to the experiment when both lie under one folder (not the file system's root) at most three levels up, else absolute. */
 function pathFor(file: string, target: string): string {
   const rel = relativeForExperiment(file, target);
-  return path.isAbsolute(rel) || /^(\.\.\/){3}/.test(rel) ? path.resolve(target) : rel;
+  if (path.isAbsolute(rel)) return rel;
+  const ups = rel.split('/').filter((s) => s === '..').length;
+  const common = path.resolve(path.dirname(file), ...Array<string>(ups).fill('..'));
+  return ups > 3 || common === path.parse(common).root ? path.resolve(target) : rel;
 }
 
 const PATH_KEYS = ['manifest', 'imageFolder', 'celeba', 'root', 'path', 'embeddings'];
