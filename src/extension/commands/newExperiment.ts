@@ -131,14 +131,14 @@ async function pickPath(
 async function inputStep(
   step: number,
   total: number,
-  opts: { prompt: string; value: string; validate: (s: string) => string | undefined },
+  opts: { prompt: string; value: string; validate: (s: string) => string | undefined; back?: boolean },
 ): Promise<Step<string>> {
   const box = vscode.window.createInputBox();
   box.title = `${TITLE} (${step}/${total})`;
   box.prompt = opts.prompt;
   box.value = opts.value;
   box.ignoreFocusOut = true;
-  box.buttons = step > 1 ? [vscode.QuickInputButtons.Back] : [];
+  box.buttons = (opts.back ?? step > 1) ? [vscode.QuickInputButtons.Back] : [];
   const result = await new Promise<Step<string>>((resolve) => {
     box.onDidChangeValue((v) => (box.validationMessage = opts.validate(v)));
     box.onDidTriggerButton(() => resolve(BACK));
@@ -289,6 +289,7 @@ async function fromModelsAndData(state: ExperimentState, folder: vscode.Uri): Pr
       prompt: `Values of "${name}", comma-separated`,
       value: name === 'background' ? 'land, water' : '',
       validate: needTwo,
+      back: false,
     });
     if (typeof values !== 'string') return;
     proposal = await detect(state, { ...params, spurious: name, spuriousValues: [...new Set(list(values))] });
