@@ -36,7 +36,7 @@ export const SETUP_OPTION_PATHS = {
   resample: ['models', 'classifier', 'preprocessing', 'resample'],
 } as const satisfies Record<string, JsonPath>;
 
-/** Where a setup field lives in the file; data sources keep their `embeddings` form if they use it. */
+/** Where a setup field lives in the file; data sources keep their form (embeddings, imageFolder, celeba) if they use one. */
 export function setupFieldPath(json: unknown, field: SetupFieldId): JsonPath {
   switch (field) {
     case 'clip':
@@ -47,7 +47,8 @@ export function setupFieldPath(json: unknown, field: SetupFieldId): JsonPath {
       return ['data', 'captions', 'path'];
     default: {
       const src = isObj(json) && isObj(json.data) ? json.data[field] : undefined;
-      return ['data', field, isObj(src) && typeof src.embeddings === 'string' ? 'embeddings' : 'manifest'];
+      const form = (['embeddings', 'imageFolder', 'celeba'] as const).find((k) => isObj(src) && typeof src[k] === 'string');
+      return ['data', field, form ?? 'manifest'];
     }
   }
 }

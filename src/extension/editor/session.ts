@@ -247,7 +247,6 @@ export class EditorSession {
   private async pickPathInner(field: SetupFieldId): Promise<void> {
     const state = documentState(this.document.getText(), this.fileName());
     const info = state.ok ? state.setup.find((f) => f.id === field) : undefined;
-    const folder = info?.kind === 'folder';
     let json: unknown = undefined;
     try {
       json = JSON.parse(this.document.getText());
@@ -255,6 +254,8 @@ export class EditorSession {
       // setSetupPath below reports the syntax error
     }
     const key = setupFieldPath(json, field).at(-1);
+    // an image folder or CelebA source is a folder, whatever the field's usual kind
+    const folder = info?.kind === 'folder' || key === 'imageFolder' || key === 'celeba';
     const filters: Record<string, string[]> | undefined = folder
       ? undefined
       : field === 'classifier'

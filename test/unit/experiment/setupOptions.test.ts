@@ -2,7 +2,7 @@
 // edited by one minimal change that keeps the user's formatting, validated on the way in.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { documentState, experimentSchema, setSetupOption } from '../../../src/experiment';
+import { documentState, experimentSchema, setSetupOption, setSetupPath } from '../../../src/experiment';
 import { parseWebviewMessage } from '../../../src/protocol/webview';
 import { sampleExperiment } from '../../helpers/experiment';
 
@@ -39,4 +39,17 @@ test('setOption messages from the webview: known variants and filters only', () 
   assert.ok(!bad.ok);
   assert.ok(!parseWebviewMessage({ type: 'setOption', set: { option: 'resample', value: 'lanczos' } }).ok);
   assert.ok(!parseWebviewMessage({ type: 'setOption', set: { option: 'tokenizer', value: 'x' } }).ok);
+});
+
+test('the Setup tab shows and edits a data source in its own form: imageFolder and celeba paths, not a new manifest key', () => {
+  const e = sampleExperiment() as unknown as { data: Record<string, unknown> };
+  e.data = { train: { imageFolder: 'birds', split: 'train' }, val: { celeba: 'celeba', target: 'Blond_Hair', split: 'val' } };
+  const t = JSON.stringify(e, null, 2);
+  const s = documentState(t, 'e.tldr.json');
+  assert.ok(s.ok);
+  const value = (id: string) => (s.ok ? s.setup.find((f) => f.id === id)?.value : undefined);
+  assert.equal(value('train'), 'birds');
+  assert.equal(value('val'), 'celeba');
+  const moved = setSetupPath(t, 'train', 'other/birds');
+  assert.deepEqual(JSON.parse(moved).data.train, { imageFolder: 'other/birds', split: 'train' });
 });
