@@ -603,11 +603,12 @@ function select(
   testid: string,
   label: string,
   current: string,
-  choices: { value: string; label: string }[],
+  choices: { value: string; label: string; title?: string }[],
   onPick: (value: string) => void,
 ): HTMLSelectElement {
   const el = h('select', { class: 'text-input select', testid, attrs: { 'aria-label': label } });
-  for (const c of choices) el.appendChild(h('option', { props: { value: c.value, selected: c.value === current } }, c.label));
+  for (const c of choices)
+    el.appendChild(h('option', { attrs: { title: c.title }, props: { value: c.value, selected: c.value === current } }, c.label));
   el.addEventListener('change', () => {
     if (el.value !== current) onPick(el.value);
   });
@@ -625,18 +626,21 @@ function setupOptions(options: { clipVariant: string; resample: string }): HTMLE
     },
     ...offered.map((v) => ({
       value: v.variant,
-      label: `${v.variant}: ${VARIANT_HINT[v.variant] ?? ''} (${v.layout === 'single' ? v.textModel : `${v.textModel} + ${v.visionModel}`})`,
+      label: `${v.variant} (${VARIANT_HINT[v.variant] ?? v.variant})`,
+      title: v.layout === 'single' ? `${v.textModel}: both towers in one file` : `${v.textModel} + ${v.visionModel}`,
     })),
   ];
   if (!variantChoices.some((c) => c.value === options.clipVariant))
     variantChoices.push({ value: options.clipVariant, label: `${options.clipVariant} (not in the CLIP folder)` });
   const set = (o: SetupOption) => send({ type: 'setOption', set: o });
+  const chosen = options.clipVariant === 'auto' ? offered[0] : offered.find((v) => v.variant === options.clipVariant);
+  const loads = chosen ? `loads ${chosen.layout === 'single' ? chosen.textModel : `${chosen.textModel} + ${chosen.visionModel}`}` : '';
   const variantHint = clipVariants.error
     ? clipVariants.error
     : clipVariants.variants === null
       ? 'The variants show once the CLIP folder has been read.'
       : offered.length
-        ? `${offered.length} variant${offered.length === 1 ? '' : 's'} in the CLIP folder (models.clip.variant).`
+        ? `${offered.length} variant${offered.length === 1 ? '' : 's'} in the CLIP folder${loads ? `; ${loads}` : ''}.`
         : 'No CLIP model in the folder: choose the CLIP folder above.';
   grid.append(
     h('label', { class: 'setup-label' }, 'CLIP variant'),

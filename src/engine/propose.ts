@@ -15,6 +15,15 @@ import { inspectClassifier } from './onnx';
 
 export type { ClassifierProposal, ClipProposal, Proposal, ProposeParams } from '../protocol/proposal';
 
+const KIND_NAMES: Record<DetectedLayout['kind'], string> = {
+  imageFolder: 'class folders',
+  celeba: 'CelebA',
+  waterbirds: 'Waterbirds metadata.csv',
+  manifest: 'manifest',
+  captions: 'caption pairs',
+  unknown: 'unknown layout',
+};
+
 const EXPERIMENT_SUFFIX = /\.tldr\.json$/i;
 
 function clipProposal(clipDir: string, notes: string[], found: string[]): ClipProposal {
@@ -161,7 +170,7 @@ export async function proposeExperiment(p: ProposeParams): Promise<Proposal> {
   if (detected.kind !== 'unknown' && detected.kind !== 'captions') {
     const splits = detected.splits.length ? detected.splits.join(', ') : 'no split names';
     found.push(
-      `Data: ${detected.kind} at ${detected.path}${detected.images !== undefined ? `, ${detected.images} images` : ''}, ${splits}${
+      `Data: ${KIND_NAMES[detected.kind]} at ${pathFor(file, detected.path)}${detected.images !== undefined ? `, ${detected.images} images` : ''}, ${splits}${
         detected.classes.length ? `, classes ${detected.classes.join(', ')}` : ''
       }${detected.spurious ? `, spurious attribute ${detected.spurious.name} (${detected.spurious.values.join(', ')})` : ''}.`,
     );

@@ -83,7 +83,12 @@ export function documentState(text: string, fileName: string): DocState {
   for (const c of classes) targets[c] ??= [];
   for (const v of values) spur[v] ??= [];
   const parsed = experimentSchema.safeParse(json);
-  const setup: SetupFieldView[] = SETUP_FIELDS.map((f) => ({ ...f, value: readPath(json, setupFieldPath(json, f.id)) }));
+  const setup: SetupFieldView[] = SETUP_FIELDS.map((f) => {
+    const at = setupFieldPath(json, f.id);
+    // an image folder or CelebA source is picked as a folder
+    const kind = at.at(-1) === 'imageFolder' || at.at(-1) === 'celeba' ? 'folder' : f.kind;
+    return { ...f, kind, value: readPath(json, at) };
+  });
   const options = {
     clipVariant: readPath(json, SETUP_OPTION_PATHS.clipVariant) || 'auto',
     resample: readPath(json, SETUP_OPTION_PATHS.resample) || 'bicubic',

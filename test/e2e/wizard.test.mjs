@@ -108,7 +108,7 @@ test(
       assert.match(summary, /CLIP: a text and a vision model \(Hugging Face layout\), tokenizer from tokenizer\.json/);
       assert.match(summary, /CLIP variants: fp32, fp16, quantized/);
       assert.match(summary, /Classifier: 2 classes/);
-      assert.match(summary, /Data: imageFolder .*12 images, train, val, test, classes landbird, waterbird/);
+      assert.match(summary, /Data: class folders at birds, 12 images, train, val, test, classes landbird, waterbird/);
       assert.match(summary, /Words: every list is empty/);
       assert.throws(() => statSync(file), 'nothing written before Create');
       await calm(page);
@@ -150,6 +150,12 @@ test(
       await waitFor(async () => (await variant.locator('option').count()) === 4, 30_000);
       assert.deepEqual(await variant.locator('option').evaluateAll((os) => os.map((o) => o.value)), ['auto', 'fp32', 'fp16', 'quantized']);
       assert.equal(await variant.inputValue(), 'auto');
+      assert.equal(
+        (await frame.locator('[data-testid=pick-path][data-field=train]').innerText()).trim(),
+        'Choose folder…',
+        'an image folder is picked as a folder',
+      );
+      await frame.locator('[data-testid=clip-variant-hint]', { hasText: 'loads onnx/text_model.onnx + onnx/vision_model.onnx' }).waitFor();
       const resample = frame.locator('[data-testid=resample]');
       assert.equal(await resample.inputValue(), 'bicubic');
 
@@ -161,6 +167,9 @@ test(
         .filter({ hasText: 'wizard-birds.tldr.json' })
         .waitFor({ timeout: 10_000 });
       await waitFor(async () => (await variant.inputValue()) === 'fp16', 10_000);
+      await frame
+        .locator('[data-testid=clip-variant-hint]', { hasText: 'loads onnx/text_model_fp16.onnx + onnx/vision_model_fp16.onnx' })
+        .waitFor();
       await resample.selectOption('bilinear');
       await waitFor(async () => (await resample.inputValue()) === 'bilinear', 10_000);
       await calm(page);
