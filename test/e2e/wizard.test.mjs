@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import test from 'node:test';
-import { calm, editorTab, repoRoot, runCommand, screenshot, waitFor, webviewFrame, withHost } from './harness.mjs';
+import { calm, editorTab, repoRoot, screenshot, waitFor, webviewFrame, withHost } from './harness.mjs';
 
 /** The workspace: a CLIP export (the split fixture), the demo's 2-class classifier, and birds/<split>/<class>/ images. */
 function workspaceFiles() {
@@ -40,8 +40,33 @@ async function pickRow(page, title, label) {
   await row(page, label).first().click();
 }
 
+/**
+ * Runs "TLDR: New Experiment…" from the palette. Not the harness's runCommand: it waits for the
+ * quick input to close, and this command opens its own at once.
+ */
+async function newExperimentCommand(page) {
+  const input = quickInput(page).locator('input');
+  if (!(await input.isVisible())) await page.keyboard.press('F1');
+  // a webview with the focus may swallow F1: open the palette from the title bar then
+  if (
+    !(await input.waitFor({ state: 'visible', timeout: 3_000 }).then(
+      () => true,
+      () => false,
+    ))
+  )
+    await page.locator('.titlebar .command-center-center').click();
+  await input.waitFor({ state: 'visible' });
+  await input.fill('>TLDR: New Experiment');
+  const r = choice(page, 'TLDR: New Experiment…');
+  await r.first().waitFor();
+  const isFocused = async () => /\bfocused\b/.test((await r.first().getAttribute('class')) ?? '');
+  for (let i = 0; i < 20 && !(await isFocused()); i++) await input.press('ArrowDown');
+  await input.press('Enter');
+  await quickInput(page).locator('.quick-input-title', { hasText: 'TLDR: New Experiment' }).waitFor();
+}
+
 async function startWizard(page) {
-  await runCommand(page, 'TLDR: New Experiment…');
+  await newExperimentCommand(page);
   await quickInput(page).locator('.quick-input-title', { hasText: 'TLDR: New Experiment' }).waitFor();
   await choice(page, 'From my models and data').click();
   await pickRow(page, '(1/4)', 'models/clip');
@@ -59,8 +84,7 @@ test(
       const file = join(workspace, 'wizard-birds.tldr.json');
 
       // The first step: from models and data, an empty experiment, or the demo.
-      await runCommand(page, 'TLDR: New Experiment…');
-      await quickInput(page).locator('.quick-input-title', { hasText: 'TLDR: New Experiment' }).waitFor();
+      await newExperimentCommand(page);
       for (const label of ['From my models and data', 'Empty experiment', 'Open the demo']) await choice(page, label).waitFor();
       await calm(page);
       await screenshot(page, 'wizard-1-start');
