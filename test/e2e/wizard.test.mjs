@@ -46,20 +46,33 @@ async function pickRow(page, title, label) {
  */
 async function newExperimentCommand(page) {
   const input = quickInput(page).locator('input');
-  if (!(await input.isVisible())) await page.keyboard.press('F1');
-  // a webview with the focus may swallow F1: open the palette from the title bar then
-  if (
-    !(await input.waitFor({ state: 'visible', timeout: 3_000 }).then(
-      () => true,
-      () => false,
-    ))
-  )
-    await page.locator('.titlebar .command-center-center').click();
-  await input.waitFor({ state: 'visible' });
-  await input.fill('>TLDR: New Experiment');
-  const r = choice(page, 'TLDR: New Experiment…');
-  await r.first().waitFor();
-  const isFocused = async () => /\bfocused\b/.test((await r.first().getAttribute('class')) ?? '');
+  const r = choice(page, 'TLDR: New Experiment…').first();
+  const deadline = Date.now() + 90_000;
+  // the palette lists the commands registered when it opened: reopen it until the extension's is there
+  for (;;) {
+    if (!(await input.isVisible())) await page.keyboard.press('F1');
+    // a webview with the focus may swallow F1: open the palette from the title bar then
+    if (
+      !(await input.waitFor({ state: 'visible', timeout: 3_000 }).then(
+        () => true,
+        () => false,
+      ))
+    )
+      await page.locator('.titlebar .command-center-center').click();
+    await input.waitFor({ state: 'visible' });
+    await input.fill('>TLDR: New Experiment');
+    if (
+      await r.waitFor({ timeout: 5_000 }).then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
+    if (Date.now() > deadline) throw new Error('the palette does not offer "TLDR: New Experiment…"');
+    await page.keyboard.press('Escape');
+    await input.waitFor({ state: 'hidden' });
+  }
+  const isFocused = async () => /\bfocused\b/.test((await r.getAttribute('class')) ?? '');
   for (let i = 0; i < 20 && !(await isFocused()); i++) await input.press('ArrowDown');
   await input.press('Enter');
   await quickInput(page).locator('.quick-input-title', { hasText: 'TLDR: New Experiment' }).waitFor();
