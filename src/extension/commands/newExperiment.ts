@@ -194,7 +194,8 @@ function suggestName(folder: vscode.Uri, data: string): string {
 async function detect(state: ExperimentState, params: ProposeParams): Promise<Proposal | undefined> {
   try {
     return await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: 'TLDR: reading the models and the data layout…' },
+      // the status bar: a notification toast would linger behind the summary dialog that follows
+      { location: vscode.ProgressLocation.Window, title: 'TLDR: reading the models and the data layout…' },
       () => state.proposeExperiment(params),
     );
   } catch (err) {
