@@ -16,7 +16,9 @@ import {
   type ResultView,
   type WebviewToHost,
   type SetupFieldView,
+  type SetupOption,
 } from '../src/protocol/webview';
+import type { ClipVariantOption as ClipVariantOptionView } from '../src/protocol/proposal';
 import type { HeadMetrics as HeadMetricsView, SetupCheck, WordListKind, WordScore } from '../src/protocol/events';
 import { button, h, replaceChildren, svg } from './dom';
 import { margin, orderRows, pct, type SortMode } from './format';
@@ -52,6 +54,8 @@ let scoresLambda: number | undefined;
 let job: JobView | null = null;
 let setup: { checks: SetupCheck[] | null; error?: string } = { checks: null };
 let results: ResultView | null = null;
+/** the variants the CLIP folder offers (null: not known yet, or Restricted Mode) */
+let clipVariants: { variants: ClipVariantOptionView[] | null; error?: string } = { variants: null };
 let trusted = true;
 /** the row being edited inline: list/group/index of the entry */
 let editing: { list: WordListKind; group: string; index: number } | null = null;
@@ -143,6 +147,10 @@ function receive(m: HostToWebview): void {
       return;
     case 'notice':
       showNotice(m.level, m.message);
+      return;
+    case 'clipVariants':
+      clipVariants = { variants: m.variants, ...(m.error ? { error: m.error } : {}) };
+      renderSetup();
       return;
   }
 }
@@ -510,7 +518,7 @@ function renderSetup(): void {
     );
     const grid = h('div', { class: 'setup-grid' });
     for (const f of doc.setup) grid.append(...setupField(f));
-    parts.push(grid);
+    parts.push(grid, h('h2', {}, 'Options'), setupOptions(doc.options));
   }
   const checksHead = h(
     'div',
@@ -578,6 +586,82 @@ function setupField(f: SetupFieldView): HTMLElement[] {
       on: { click: () => send({ type: 'pickPath', field: f.id }) },
     }),
   ];
+}
+
+const VARIANT_HINT: Record<string, string> = {
+  fp32: 'full precision',
+  fp16: 'half precision weights',
+  quantized: '8-bit, dynamic quantisation',
+  int8: '8-bit',
+  uint8: '8-bit unsigned',
+  q4: '4-bit',
+  q4f16: '4-bit, fp16',
+  bnb4: '4-bit (bitsandbytes)',
+};
+
+function select(
+  testid: string,
+  label: string,
+  current: string,
+  choices: { value: string; label: string; title?: string }[],
+  onPick: (value: string) => void,
+): HTMLSelectElement {
+  const el = h('select', { class: 'text-input select', testid, attrs: { 'aria-label': label } });
+  for (const c of choices)
+    el.appendChild(h('option', { attrs: { title: c.title }, props: { value: c.value, selected: c.value === current } }, c.label));
+  el.addEventListener('change', () => {
+    if (el.value !== current) onPick(el.value);
+  });
+  return el;
+}
+
+/** The CLIP variant (from the folder's files) and the classifier's resize filter, each one edit of the document. */
+function setupOptions(options: { clipVariant: string; resample: string }): HTMLElement {
+  const grid = h('div', { class: 'setup-grid' });
+  const offered = clipVariants.variants ?? [];
+  const variantChoices = [
+    {
+      value: 'auto',
+      label: offered.length ? `auto (${offered[0].variant}, the most precise here)` : 'auto (the most precise one present)',
+    },
+    ...offered.map((v) => ({
+      value: v.variant,
+      label: `${v.variant} (${VARIANT_HINT[v.variant] ?? v.variant})`,
+      title: v.layout === 'single' ? `${v.textModel}: both towers in one file` : `${v.textModel} + ${v.visionModel}`,
+    })),
+  ];
+  if (!variantChoices.some((c) => c.value === options.clipVariant))
+    variantChoices.push({ value: options.clipVariant, label: `${options.clipVariant} (not in the CLIP folder)` });
+  const set = (o: SetupOption) => send({ type: 'setOption', set: o });
+  const chosen = options.clipVariant === 'auto' ? offered[0] : offered.find((v) => v.variant === options.clipVariant);
+  const loads = chosen ? `loads ${chosen.layout === 'single' ? chosen.textModel : `${chosen.textModel} + ${chosen.visionModel}`}` : '';
+  const variantHint = clipVariants.error
+    ? clipVariants.error
+    : clipVariants.variants === null
+      ? 'The variants show once the CLIP folder has been read.'
+      : offered.length
+        ? `${offered.length} variant${offered.length === 1 ? '' : 's'} in the CLIP folder${loads ? `; ${loads}` : ''}.`
+        : 'No CLIP model in the folder: choose the CLIP folder above.';
+  grid.append(
+    h('label', { class: 'setup-label' }, 'CLIP variant'),
+    select('clip-variant', 'CLIP variant', options.clipVariant, variantChoices, (v) =>
+      set({ option: 'clipVariant', value: v as Extract<SetupOption, { option: 'clipVariant' }>['value'] }),
+    ),
+    h('span', { class: 'muted hint', testid: 'clip-variant-hint' }, variantHint),
+    h('label', { class: 'setup-label' }, 'Classifier resize filter'),
+    select(
+      'resample',
+      'Classifier resize filter',
+      options.resample,
+      [
+        { value: 'bicubic', label: 'bicubic (timm, CLIP)' },
+        { value: 'bilinear', label: 'bilinear (torchvision)' },
+      ],
+      (v) => set({ option: 'resample', value: v as 'bicubic' | 'bilinear' }),
+    ),
+    h('span', { class: 'muted hint' }, 'Use the filter the classifier was trained with (preprocessing.resample).'),
+  );
+  return grid;
 }
 
 // ---- Results

@@ -9,6 +9,7 @@ import { schemaCommand } from './commands/schema';
 import { demoCommand } from './commands/demo';
 import { wordsCommand } from './commands/words';
 import { runsCommand } from './commands/runs';
+import { initCommand } from './commands/init';
 
 const USAGE = `tldr-debias ${PACKAGE_VERSION}: debias an image classifier's last layer with text (TLDR)
 
@@ -16,11 +17,13 @@ Usage: tldr-debias <command> [options]
 
 Commands:
   demo [--out DIR] [--seeds N] [--json]   the offline demo world, end to end
+  init --clip DIR --classifier FILE --data PATH [--out FILE]
+                                          a new experiment file from your models and data
   run EXP [--json] [--threads N]          run TLDR on an experiment file (*.tldr.json)
   runs EXP [--json]                       the runs of an experiment and their status
   score EXP [--json] [--threads N]        validation scores of every word
   words EXP [--generate] [...]            list words, or generate more with an LLM
-  tokenize --clip DIR TEXT...             CLIP token ids of TEXT, as JSON
+  tokenize --clip DIR TEXT...             CLIP token ids of TEXT, as JSON (tokenizer.json or vocab.json + merges.txt)
   schema                                  the experiment file's JSON Schema
 
 Run 'tldr-debias <command> --help' for a command's options.
@@ -36,6 +39,7 @@ const commands: Record<string, (argv: string[], io: CliIo) => Promise<number>> =
   demo: demoCommand,
   words: wordsCommand,
   runs: runsCommand,
+  init: initCommand,
 };
 
 /** Errors of the file system the user can act on: the message names the path; no stack. */

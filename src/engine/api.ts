@@ -9,10 +9,15 @@ import { runSetupChecks } from './setupChecks';
 import { listRuns as listRunFolders, readLastScores, readRun } from './runs/store';
 import { writeDemoExperiment } from './demo/experiment';
 import { loadClipTokenizer } from './clip/tokenizer';
+import { tokenizerFiles } from './clip/exportLayout';
+import { proposeExperiment as propose, type ProposeParams, type Proposal } from './propose';
 
 export type { EngineOptions } from './options';
 export { PACKAGE_VERSION } from './versions';
 export { metricsTable, selectionSummary } from './runs/report';
+export type { ClassifierProposal, ClipProposal, ProposeParams, Proposal } from './propose';
+export { defaultExperimentFile } from './propose';
+export { listClipVariants, type ClipVariantFiles } from './clip/exportLayout';
 
 /** The whole pipeline: encode, gap, projector, score, text set, retrain, evaluate, export. */
 export async function runExperiment(file: string, opts: EngineOptions = {}): Promise<RunSummary> {
@@ -49,9 +54,26 @@ export async function createDemo(dir: string, opts: Pick<EngineOptions, 'onEvent
   return writeDemoExperiment(dir, opts);
 }
 
-/** CLIP token ids of each text with the tokenizer of a CLIP folder, for debugging words. */
-export function tokenize(clipDir: string, texts: string[]): { text: string; ids: number[]; unknown: boolean }[] {
-  const tok = loadClipTokenizer(path.join(clipDir, 'tokenizer.json'));
+/**
+ * An experiment from a CLIP folder, a classifier and a data folder or file (the New Experiment
+ * wizard, `tldr-debias init`): layouts, classes and the spurious attribute detected, notes for the rest.
+ */
+export async function proposeExperiment(params: ProposeParams): Promise<Proposal> {
+  return propose(params);
+}
+
+/**
+ * CLIP token ids of each text with the tokenizer of a CLIP folder, for debugging words: its
+ * tokenizer.json, or vocab.json + merges.txt, found as a run finds them (`tokenizer` overrides
+ * the file name, relative to the folder, as models.clip.tokenizer does).
+ */
+export function tokenize(
+  clipDir: string,
+  texts: string[],
+  tokenizer = 'tokenizer.json',
+): { text: string; ids: number[]; unknown: boolean }[] {
+  const files = tokenizerFiles(path.resolve(clipDir), tokenizer);
+  const tok = loadClipTokenizer(files.tokenizer, files.merges);
   return texts.map((text) => ({ text, ids: tok.encode(text), unknown: tok.hasUnknown(text) }));
 }
 

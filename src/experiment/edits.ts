@@ -4,10 +4,10 @@
 import * as path from 'node:path';
 import type { WordListKind, WordScore } from '../protocol/events';
 import { scoreIndex } from '../protocol/wordScores';
-import type { SetupFieldId, WordEdit, WordEntryView } from '../protocol/webview';
+import type { SetupFieldId, SetupOption, WordEdit, WordEntryView } from '../protocol/webview';
 import { appendArrayItems, parseJsonTree, removeArrayItem, removeProperty, setValue, JsonSyntaxError, type JsonPath } from './jsonText';
 import { lineColumn } from './parse';
-import { isObj, readLists, setupFieldPath } from './view';
+import { isObj, readLists, SETUP_OPTION_PATHS, setupFieldPath } from './view';
 
 export class EditError extends Error {}
 
@@ -130,6 +130,12 @@ export function addGeneratedWords(
 export function setSetupPath(text: string, field: SetupFieldId, value: string): string {
   assertParses(text);
   return setValue(text, setupFieldPath(JSON.parse(text), field), value);
+}
+
+/** Sets one of the Setup tab's options (the CLIP variant, the classifier's resize filter); only that value changes. */
+export function setSetupOption(text: string, set: SetupOption): string {
+  assertParses(text);
+  return setValue(text, [...SETUP_OPTION_PATHS[set.option]], set.value);
 }
 
 /** The path to write into the experiment for a file the user picked. */

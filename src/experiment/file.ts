@@ -4,6 +4,7 @@
 // the meantime is never lost.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../shared/atomicWrite';
 import { InputError } from '../shared/errors';
 
@@ -29,15 +30,39 @@ export async function writeExperimentText(file: string, text: string, expected: 
   }
 }
 
-/** Creates a new experiment file; false (and nothing written) when the file already exists. */
+/**
+ * Creates a new experiment file, atomically and never over an existing one: the text goes to a
+ * temp file beside it, which is then hard-linked to the name (link fails when the name exists,
+ * and a reader sees either no file or the whole text). False, and nothing written, when the
+ * file already exists. Where hard links are not supported, falls back to an exclusive create.
+ */
 export async function createExperimentFile(file: string, text: string): Promise<boolean> {
-  await fs.promises.mkdir(path.dirname(file), { recursive: true });
+  const fail = (err: unknown) =>
+    new InputError(`${file}: cannot create the experiment file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
   try {
-    // 'wx' fails when the file exists: a user's experiment is never replaced
+    await fs.promises.mkdir(path.dirname(file), { recursive: true });
+  } catch (err) {
+    throw fail(err);
+  }
+  if (fs.existsSync(file)) return false;
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await fs.promises.writeFile(tmp, text, { flag: 'wx' });
+    try {
+      await fs.promises.link(tmp, file);
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw err;
+    }
+    // no hard links here (some network and FAT file systems): 'wx' still never replaces a file
     await fs.promises.writeFile(file, text, { flag: 'wx' });
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new InputError(`${file}: cannot create the experiment file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
+    throw fail(err);
+  } finally {
+    await fs.promises.rm(tmp, { force: true });
   }
 }

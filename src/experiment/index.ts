@@ -20,6 +20,7 @@ export {
   newExperimentText,
   relativeForExperiment,
   removeFailing,
+  setSetupOption,
   setSetupPath,
 } from './edits';
 export { minimalReplace } from './jsonText';

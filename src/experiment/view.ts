@@ -30,7 +30,13 @@ const SETUP_FIELDS: { id: SetupFieldId; label: string; kind: 'file' | 'folder'; 
   { id: 'captions', label: 'Caption pairs', kind: 'file', optional: true },
 ];
 
-/** Where a setup field lives in the file; data sources keep their `embeddings` form if they use it. */
+/** Where the Setup tab's options live in the file. */
+export const SETUP_OPTION_PATHS = {
+  clipVariant: ['models', 'clip', 'variant'],
+  resample: ['models', 'classifier', 'preprocessing', 'resample'],
+} as const satisfies Record<string, JsonPath>;
+
+/** Where a setup field lives in the file; data sources keep their form (embeddings, imageFolder, celeba) if they use one. */
 export function setupFieldPath(json: unknown, field: SetupFieldId): JsonPath {
   switch (field) {
     case 'clip':
@@ -41,7 +47,8 @@ export function setupFieldPath(json: unknown, field: SetupFieldId): JsonPath {
       return ['data', 'captions', 'path'];
     default: {
       const src = isObj(json) && isObj(json.data) ? json.data[field] : undefined;
-      return ['data', field, isObj(src) && typeof src.embeddings === 'string' ? 'embeddings' : 'manifest'];
+      const form = (['embeddings', 'imageFolder', 'celeba'] as const).find((k) => isObj(src) && typeof src[k] === 'string');
+      return ['data', field, form ?? 'manifest'];
     }
   }
 }
@@ -76,7 +83,16 @@ export function documentState(text: string, fileName: string): DocState {
   for (const c of classes) targets[c] ??= [];
   for (const v of values) spur[v] ??= [];
   const parsed = experimentSchema.safeParse(json);
-  const setup: SetupFieldView[] = SETUP_FIELDS.map((f) => ({ ...f, value: readPath(json, setupFieldPath(json, f.id)) }));
+  const setup: SetupFieldView[] = SETUP_FIELDS.map((f) => {
+    const at = setupFieldPath(json, f.id);
+    // an image folder or CelebA source is picked as a folder
+    const kind = at.at(-1) === 'imageFolder' || at.at(-1) === 'celeba' ? 'folder' : f.kind;
+    return { ...f, kind, value: readPath(json, at) };
+  });
+  const options = {
+    clipVariant: readPath(json, SETUP_OPTION_PATHS.clipVariant) || 'auto',
+    resample: readPath(json, SETUP_OPTION_PATHS.resample) || 'bicubic',
+  };
   return {
     ok: true,
     fileName,
@@ -86,6 +102,7 @@ export function documentState(text: string, fileName: string): DocState {
     spuriousValues: values,
     words: { targets, spurious: spur },
     setup,
+    options,
     ...(parsed.success ? {} : { problems: describeIssues(fileName, parsed.error) }),
   };
 }

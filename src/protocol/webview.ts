@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { WORD_LIST_KINDS } from './events';
 import { headlineSplit, RUN_STATUSES, runWarningSchema, splitMetricsSchema, type RunJson } from './runRecord';
+import { CLIP_VARIANTS } from '../experiment/schema';
 
 export const wordListKindSchema = z.enum(WORD_LIST_KINDS);
 
@@ -37,6 +38,13 @@ export type SetupFieldId = z.infer<typeof setupFieldIdSchema>;
 
 const scope = { list: wordListKindSchema.optional(), group: z.string().min(1).optional() };
 
+/** The Setup tab's option edits: models.clip.variant and models.classifier.preprocessing.resample. */
+export const setupOptionSchema = z.discriminatedUnion('option', [
+  z.object({ option: z.literal('clipVariant'), value: z.enum(['auto', ...CLIP_VARIANTS]) }).strict(),
+  z.object({ option: z.literal('resample'), value: z.enum(['bicubic', 'bilinear']) }).strict(),
+]);
+export type SetupOption = z.infer<typeof setupOptionSchema>;
+
 export const webviewToHostSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready') }).strict(),
   z.object({ type: z.literal('edit'), edit: wordEditSchema }).strict(),
@@ -46,6 +54,7 @@ export const webviewToHostSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('pickPath'), field: setupFieldIdSchema }).strict(),
   z.object({ type: z.literal('setPath'), field: setupFieldIdSchema, value: z.string().trim().min(1).max(4096) }).strict(),
   z.object({ type: z.literal('checkSetup') }).strict(),
+  z.object({ type: z.literal('setOption'), set: setupOptionSchema }).strict(),
   z.object({ type: z.literal('startRun') }).strict(),
   z.object({ type: z.literal('openArtifact'), what: z.enum(['report', 'model']), runId: z.string().min(1) }).strict(),
   z.object({ type: z.literal('log'), level: z.enum(['info', 'warn', 'error']), message: z.string().max(10_000) }).strict(),
@@ -82,6 +91,8 @@ export const docStateSchema = z.discriminatedUnion('ok', [
       spurious: z.record(z.string(), z.array(wordEntryViewSchema)),
     }),
     setup: z.array(setupFieldViewSchema),
+    /** models.clip.variant ('auto' when absent) and the classifier's resample ('bicubic' when absent), as written */
+    options: z.object({ clipVariant: z.string(), resample: z.string() }),
     /** schema problems (the words are still editable); undefined when the file is valid */
     problems: z.string().optional(),
   }),
@@ -98,6 +109,14 @@ export const wordScoreSchema = z.object({
   logitMargin: z.number().optional(),
   pass: z.boolean(),
   reason: z.string().optional(),
+});
+
+/** A variant a CLIP folder offers (protocol/proposal's ClipVariantOption). */
+export const clipVariantOptionSchema = z.object({
+  variant: z.enum(CLIP_VARIANTS),
+  layout: z.enum(['split', 'single']),
+  textModel: z.string(),
+  visionModel: z.string(),
 });
 
 export const setupCheckSchema = z.object({
@@ -146,6 +165,8 @@ export const hostToWebviewSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('job'), job: jobViewSchema.nullable() }),
   z.object({ type: z.literal('setup'), checks: z.array(setupCheckSchema).nullable(), error: z.string().optional() }),
   z.object({ type: z.literal('results'), result: resultViewSchema.nullable() }),
+  /** the variants the CLIP folder offers; null while unknown (not read yet, Restricted Mode, no folder) */
+  z.object({ type: z.literal('clipVariants'), variants: z.array(clipVariantOptionSchema).nullable(), error: z.string().optional() }),
   z.object({ type: z.literal('notice'), level: z.enum(['info', 'warn', 'error']), message: z.string() }),
 ]);
 export type HostToWebview = z.infer<typeof hostToWebviewSchema>;

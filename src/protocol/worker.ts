@@ -4,6 +4,7 @@
 // CancellationToken aborts the job in the worker.
 import { ProgressType, RequestType } from 'vscode-jsonrpc';
 import type { EngineEvent, RunRecord, RunSummary, SetupCheck, WordListKind, WordScores } from './events';
+import type { ClipVariantOption, ProposeParams, Proposal } from './proposal';
 
 export interface EngineSettings {
   /** absolute folder for the embedding cache; undefined = the engine default (.tldr/cache beside the experiment) */
@@ -85,3 +86,7 @@ export const checkSetupRequest = new RequestType<FileParams, SetupCheck[], void>
 export const listRunsRequest = new RequestType<FileParams, RunRecord[], void>('listRuns');
 export const runDetailsRequest = new RequestType<RunDirParams, RunDetails, void>('runDetails');
 export const lastScoresRequest = new RequestType<FileParams, WordScores | null, void>('lastScores');
+/** The New Experiment wizard: an experiment proposed from a CLIP folder, a classifier and data (nothing is written). */
+export const proposeExperimentRequest = new RequestType<ProposeParams, Proposal, void>('proposeExperiment');
+/** The CLIP variants a folder offers, for the Setup tab's dropdown (empty when it has none). */
+export const clipVariantsRequest = new RequestType<{ dir: string }, ClipVariantOption[], void>('clipVariants');

@@ -2,7 +2,18 @@
 // sessions, caches) and answers JSON-RPC over IPC, so heavy work never blocks VS Code.
 // A job's engine events stream back as `$/progress` on the token the host named.
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter, ResponseError, type CancellationToken } from 'vscode-jsonrpc/node';
-import { checkSetup, createDemo, lastScores, listRuns, runDetails, runExperiment, scoreWords, type EngineOptions } from '../engine/api';
+import {
+  checkSetup,
+  createDemo,
+  lastScores,
+  listClipVariants,
+  listRuns,
+  proposeExperiment,
+  runDetails,
+  runExperiment,
+  scoreWords,
+  type EngineOptions,
+} from '../engine/api';
 import { InputError, isAbortError } from '../shared/errors';
 import { loadExperiment, parseExperimentText } from '../experiment';
 import type { EngineEvent } from '../protocol/events';
@@ -10,11 +21,13 @@ import { generateWords, groupAddedWords, LlmError } from '../llm/generate';
 import type { ListRef } from '../llm/prompts';
 import {
   checkSetupRequest,
+  clipVariantsRequest,
   createDemoRequest,
   engineProgress,
   generateWordsRequest,
   lastScoresRequest,
   listRunsRequest,
+  proposeExperimentRequest,
   runDetailsRequest,
   runRequest,
   scoreRequest,
@@ -85,6 +98,8 @@ connection.onRequest(checkSetupRequest, (p) => plain(() => checkSetup(p.file, en
 connection.onRequest(listRunsRequest, (p) => plain(() => listRuns(p.file)));
 connection.onRequest(runDetailsRequest, (p) => plain(() => runDetails(p.runDir)));
 connection.onRequest(lastScoresRequest, (p) => plain(() => lastScores(p.file)));
+connection.onRequest(proposeExperimentRequest, (p) => plain(() => proposeExperiment(p)));
+connection.onRequest(clipVariantsRequest, (p) => plain(() => listClipVariants(p.dir)));
 
 connection.onRequest(generateWordsRequest, (p, token) =>
   job(p, token, async (signal, onEvent): Promise<GeneratedWords> => {

@@ -116,7 +116,11 @@ function chooseVariant(dir: string, wanted: ClipVariant | 'auto', notes: string[
   return pick;
 }
 
-function tokenizerFiles(dir: string, setting: string, notes: string[]): { tokenizer: string; merges?: string } {
+/**
+ * The tokenizer files of a CLIP folder: `setting` (tokenizer.json by default) when present, else
+ * vocab.json + merges.txt beside it (OpenAI, open_clip). The engine, `tokenize` and the wizard share it.
+ */
+export function tokenizerFiles(dir: string, setting: string, notes: string[] = []): { tokenizer: string; merges?: string } {
   const file = path.resolve(dir, setting);
   const beside = path.dirname(file);
   if (fs.existsSync(file)) {

@@ -35,7 +35,7 @@ export function registerCommands(context: vscode.ExtensionContext, state: Experi
     },
     { id: 'tldr.showLogs', run: () => jobs.log.show(true) },
     { id: 'tldr.openDemo', trust: 'Open Demo', run: () => openDemo(state) },
-    { id: 'tldr.newExperiment', run: () => newExperiment() },
+    { id: 'tldr.newExperiment', run: () => newExperiment(state) },
     { id: 'tldr.generateWords', trust: 'Generate Words', experiment: true, run: (uri, arg) => generateWords(context, state, uri!, arg) },
     { id: 'tldr.openReport', experiment: true, run: (uri, arg) => openReport(state, uri!, arg) },
     { id: 'tldr.setApiKey', run: () => setApiKey(context) },

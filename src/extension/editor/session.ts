@@ -9,6 +9,7 @@ import {
   EditError,
   relativeForExperiment,
   removeFailing,
+  setSetupOption,
   setSetupPath,
   setupFieldPath,
 } from '../../experiment';
@@ -95,10 +96,30 @@ export class EditorSession {
       });
       return;
     }
+    void this.postClipVariants();
     try {
       this.post({ type: 'setup', checks: await this.state.checkSetup(this.file) });
     } catch (err) {
       this.post({ type: 'setup', checks: null, error: describeError(err) });
+    }
+  }
+
+  /** The variants the (unsaved) document's CLIP folder offers, for the Setup tab's dropdown. */
+  private async postClipVariants(): Promise<void> {
+    if (!vscode.workspace.isTrusted) return this.post({ type: 'clipVariants', variants: null });
+    let dir: string | undefined;
+    try {
+      const json: unknown = JSON.parse(this.document.getText());
+      const value = readClipDir(json);
+      dir = value ? path.resolve(path.dirname(this.file), value) : undefined;
+    } catch {
+      dir = undefined;
+    }
+    if (!dir) return this.post({ type: 'clipVariants', variants: null });
+    try {
+      this.post({ type: 'clipVariants', variants: await this.state.clipVariants(dir) });
+    } catch (err) {
+      this.post({ type: 'clipVariants', variants: null, error: describeError(err) });
     }
   }
 
@@ -195,7 +216,11 @@ export class EditorSession {
       case 'pickPath':
         return this.pickPath(msg.field);
       case 'setPath':
-        return this.edit((t) => setSetupPath(t, msg.field, msg.value));
+        await this.edit((t) => setSetupPath(t, msg.field, msg.value));
+        if (msg.field === 'clip') void this.postClipVariants();
+        return;
+      case 'setOption':
+        return this.edit((t) => setSetupOption(t, msg.set));
       case 'openArtifact': {
         const runDir = this.state.runDirOf(this.file, msg.runId);
         const details = runDir ? await this.state.runDetails(runDir) : undefined;
@@ -215,9 +240,13 @@ export class EditorSession {
   }
 
   private async pickPath(field: SetupFieldId): Promise<void> {
+    await this.pickPathInner(field);
+    if (field === 'clip') void this.postClipVariants();
+  }
+
+  private async pickPathInner(field: SetupFieldId): Promise<void> {
     const state = documentState(this.document.getText(), this.fileName());
     const info = state.ok ? state.setup.find((f) => f.id === field) : undefined;
-    const folder = info?.kind === 'folder';
     let json: unknown = undefined;
     try {
       json = JSON.parse(this.document.getText());
@@ -225,6 +254,8 @@ export class EditorSession {
       // setSetupPath below reports the syntax error
     }
     const key = setupFieldPath(json, field).at(-1);
+    // an image folder or CelebA source is a folder, whatever the field's usual kind
+    const folder = info?.kind === 'folder' || key === 'imageFolder' || key === 'celeba';
     const filters: Record<string, string[]> | undefined = folder
       ? undefined
       : field === 'classifier'
@@ -245,4 +276,10 @@ export class EditorSession {
     const rel = relativeForExperiment(this.file, picked[0].fsPath);
     await this.edit((t) => setSetupPath(t, field, rel));
   }
+}
+
+function readClipDir(json: unknown): string | undefined {
+  const obj = (v: unknown) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+  const dir = obj(obj(obj(json)?.models)?.clip)?.dir;
+  return typeof dir === 'string' && dir ? dir : undefined;
 }

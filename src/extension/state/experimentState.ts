@@ -8,10 +8,12 @@ import type { RunRecord, RunSummary, SetupCheck, WordScores } from '../../protoc
 import { headlineSplit } from '../../protocol/runRecord';
 import {
   checkSetupRequest,
+  clipVariantsRequest,
   createDemoRequest,
   generateWordsRequest,
   lastScoresRequest,
   listRunsRequest,
+  proposeExperimentRequest,
   runDetailsRequest,
   runRequest,
   scoreRequest,
@@ -21,6 +23,7 @@ import {
   type RunDetails,
 } from '../../protocol/worker';
 import { resultView, type ResultView } from '../../protocol/webview';
+import type { ClipVariantOption, ProposeParams, Proposal } from '../../protocol/proposal';
 import { applyRunEvent, endLiveRun, newLiveRun, overallPercent, formatPercent, recordFromSummary, type LiveRun } from '../tree/treeModel';
 import { describeError, WorkerDiedError } from '../jobs/workerClient';
 import type { JobRunner } from '../jobs/jobRunner';
@@ -184,6 +187,16 @@ export class ExperimentState implements vscode.Disposable {
 
   checkSetup(file: string): Promise<SetupCheck[]> {
     return this.worker.request(checkSetupRequest, { file, ...this.engineSettings(file) });
+  }
+
+  /** The New Experiment wizard's detection: an experiment proposed from models and data (nothing written). */
+  proposeExperiment(params: ProposeParams): Promise<Proposal> {
+    return this.worker.request(proposeExperimentRequest, params);
+  }
+
+  /** The CLIP variants an export folder offers (the Setup tab's dropdown). */
+  clipVariants(dir: string): Promise<ClipVariantOption[]> {
+    return this.worker.request(clipVariantsRequest, { dir });
   }
 
   /** Lists the runs on disk again (runs of the CLI or another window). */
