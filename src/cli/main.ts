@@ -8,6 +8,7 @@ import { tokenizeCommand } from './commands/tokenize';
 import { schemaCommand } from './commands/schema';
 import { demoCommand } from './commands/demo';
 import { wordsCommand } from './commands/words';
+import { encodeCommand } from './commands/encode';
 
 const USAGE = `tldr-debias ${PACKAGE_VERSION}: debias an image classifier's last layer with text (TLDR)
 
@@ -17,6 +18,7 @@ Commands:
   demo [--out DIR] [--seeds N] [--json]   the offline demo world, end to end
   run EXP [--json]                        run TLDR on an experiment file (*.tldr.json)
   score EXP [--json]                      validation scores of every word
+  encode EXP --shard I/N|slurm [--json]   encode one shard of the images into the shared cache
   words EXP [--generate] [...]            list words, or generate more with an LLM
   tokenize --clip DIR TEXT...             CLIP token ids of TEXT, as JSON
   schema                                  the experiment file's JSON Schema
@@ -32,6 +34,7 @@ const commands: Record<string, (argv: string[], io: CliIo) => Promise<number>> =
   schema: schemaCommand,
   demo: demoCommand,
   words: wordsCommand,
+  encode: encodeCommand,
 };
 
 export async function main(argv: string[], io: CliIo): Promise<number> {

@@ -6,11 +6,14 @@ import type { RunDetails } from '../protocol/worker';
 import type { EngineOptions } from './options';
 import { runPipeline, scorePipeline } from './pipeline';
 import { runSetupChecks } from './setupChecks';
-import { listRuns as listRunFolders, readLastScores, readRun } from './runs/store';
+import { findJobRun, listRuns as listRunFolders, readLastScores, readRun, readShardRecords } from './runs/store';
+import { encodeShardImages, parseShard, slurmShard, type ShardResult, type ShardSpec } from './shard';
 import { writeDemoExperiment } from './demo/experiment';
 import { loadClipTokenizer } from './clip/tokenizer';
 
 export type { EngineOptions } from './options';
+export type { ShardResult, ShardSpec } from './shard';
+export type { ShardRecord } from './runs/store';
 export { PACKAGE_VERSION } from './versions';
 export { metricsTable, selectionSummary } from './runs/report';
 
@@ -53,4 +56,28 @@ export async function createDemo(dir: string, opts: Pick<EngineOptions, 'onEvent
 export function tokenize(clipDir: string, texts: string[]): { text: string; ids: number[]; unknown: boolean }[] {
   const tok = loadClipTokenizer(path.join(clipDir, 'tokenizer.json'));
   return texts.map((text) => ({ text, ids: tok.encode(text), unknown: tok.hasUnknown(text) }));
+}
+
+/**
+ * Encode one shard of the experiment's images into the cache (`encode --shard I/N`): `shard` is "I/N"
+ * (I from 0), or "slurm" for this Slurm array task's shard (SLURM_ARRAY_TASK_ID, _COUNT, _MIN in `env`).
+ * N such calls, in any order or at once, leave a cache from which `runExperiment` encodes nothing.
+ */
+export async function encodeShard(
+  file: string,
+  shard: string | ShardSpec,
+  opts: EngineOptions & { env?: NodeJS.ProcessEnv } = {},
+): Promise<ShardResult> {
+  const spec = typeof shard !== 'string' ? shard : shard.trim() === 'slurm' ? slurmShard(opts.env ?? process.env) : parseShard(shard);
+  return encodeShardImages(file, spec, opts);
+}
+
+/** The records `encodeShard` left for this experiment, by shard count and index. */
+export function shardRecords(file: string): ReturnType<typeof readShardRecords> {
+  return readShardRecords(file);
+}
+
+/** The run a batch job started (by its job id), once its run.json exists. */
+export function jobRun(file: string, jobId: string): ReturnType<typeof findJobRun> {
+  return findJobRun(file, jobId);
 }

@@ -10,4 +10,6 @@ export interface EngineOptions {
   executionProvider?: string;
   /** run with this seed instead of settings.seed (the demo's repeated runs); recorded in run.json */
   seed?: number;
+  /** the batch job running this call (the CLI sets it from SLURM_JOB_ID); recorded in run.json */
+  job?: { scheduler: 'slurm'; id: string };
 }

@@ -77,7 +77,7 @@ export async function runPipeline(file: string, opts: EngineOptions): Promise<Ru
   if (opts.seed !== undefined) loaded.experiment.settings.seed = opts.seed;
   const exp = loaded.experiment;
   const retrain = resolveRetrainConfig(exp.settings.retrain, exp.settings.ablations);
-  const { folder, record: started } = await startRun(loaded);
+  const { folder, record: started } = await startRun(loaded, opts.job);
   let record: RunJson = { ...started, settings: { ...exp.settings, retrain } };
   const warnings: RunWarning[] = [];
   const warn = (w: RunWarning, step: Parameters<StepContext['log']>[2]) => {

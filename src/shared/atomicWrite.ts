@@ -1,12 +1,19 @@
 // Every file the engine writes goes through here: a temp file beside the target, then
-// rename, so a crash or cancel never leaves a half-written file behind.
+// rename, so a crash or cancel never leaves a half-written file behind. The temp name holds the
+// host, the pid and random bytes, so several processes (on several machines sharing the folder,
+// as the shards of `encode --shard` do) never write the same temp file; rename is atomic, so a
+// reader sees the old file or the new one, never a torn one.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
   await fs.promises.mkdir(path.dirname(target), { recursive: true });
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.${os.hostname()}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
+  );
   try {
     await fs.promises.writeFile(tmp, data);
     await fs.promises.rename(tmp, target);

@@ -18,7 +18,13 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   });
   if (values.help) return (io.stdout(RUN_USAGE), EXIT.ok);
   if (positionals.length !== 1) return (io.stderr(RUN_USAGE), EXIT.usage);
-  const summary = await runExperiment(positionals[0], { onEvent: eventPrinter(io, !!values.json), signal: io.signal });
+  // inside a Slurm job (the run step of `tldr-debias slurm`), run.json records the job id
+  const jobId = io.env.SLURM_JOB_ID;
+  const summary = await runExperiment(positionals[0], {
+    onEvent: eventPrinter(io, !!values.json),
+    signal: io.signal,
+    ...(jobId ? { job: { scheduler: 'slurm' as const, id: jobId } } : {}),
+  });
   if (!values.json) {
     printRun(io, summary);
     io.stdout(`\nrun ${summary.status}: ${summary.runDir}\n`);
