@@ -9,6 +9,7 @@ import { schemaCommand } from './commands/schema';
 import { demoCommand } from './commands/demo';
 import { wordsCommand } from './commands/words';
 import { encodeCommand } from './commands/encode';
+import { slurmCommand } from './commands/slurm';
 
 const USAGE = `tldr-debias ${PACKAGE_VERSION}: debias an image classifier's last layer with text (TLDR)
 
@@ -19,6 +20,7 @@ Commands:
   run EXP [--json]                        run TLDR on an experiment file (*.tldr.json)
   score EXP [--json]                      validation scores of every word
   encode EXP --shard I/N|slurm [--json]   encode one shard of the images into the shared cache
+  slurm EXP --tasks N [...]               submit to Slurm: N encode shards, then the run
   words EXP [--generate] [...]            list words, or generate more with an LLM
   tokenize --clip DIR TEXT...             CLIP token ids of TEXT, as JSON
   schema                                  the experiment file's JSON Schema
@@ -35,6 +37,8 @@ const commands: Record<string, (argv: string[], io: CliIo) => Promise<number>> =
   demo: demoCommand,
   words: wordsCommand,
   encode: encodeCommand,
+  // the jobs call this Node and this file (dist/cli.js in the bundle) by absolute path
+  slurm: (argv, io) => slurmCommand(argv, io, { node: process.execPath, script: __filename }),
 };
 
 export async function main(argv: string[], io: CliIo): Promise<number> {

@@ -7,12 +7,22 @@ import type { EngineOptions } from './options';
 import { runPipeline, scorePipeline } from './pipeline';
 import { runSetupChecks } from './setupChecks';
 import { findJobRun, listRuns as listRunFolders, readLastScores, readRun, readShardRecords } from './runs/store';
+import {
+  dryRunScripts,
+  slurmQueue as slurmQueueStates,
+  submitSlurm as submitSlurmJobs,
+  type SlurmJobState,
+  type SlurmOptions,
+  type SlurmScripts,
+  type SlurmSubmission,
+} from './slurm';
 import { encodeShardImages, parseShard, slurmShard, type ShardResult, type ShardSpec } from './shard';
 import { writeDemoExperiment } from './demo/experiment';
 import { loadClipTokenizer } from './clip/tokenizer';
 
 export type { EngineOptions } from './options';
 export type { ShardResult, ShardSpec } from './shard';
+export type { SlurmJobState, SlurmOptions, SlurmScripts, SlurmSubmission } from './slurm';
 export type { ShardRecord } from './runs/store';
 export { PACKAGE_VERSION } from './versions';
 export { metricsTable, selectionSummary } from './runs/report';
@@ -80,4 +90,22 @@ export function shardRecords(file: string): ReturnType<typeof readShardRecords> 
 /** The run a batch job started (by its job id), once its run.json exists. */
 export function jobRun(file: string, jobId: string): ReturnType<typeof findJobRun> {
   return findJobRun(file, jobId);
+}
+
+/**
+ * Submit the experiment to Slurm: an array of `tasks` encode shards, then a run job that waits for
+ * all of them (afterok). Scripts, logs and the submission record go to .tldr/slurm/<id>/.
+ */
+export async function submitSlurm(file: string, opts: SlurmOptions, env?: NodeJS.ProcessEnv): Promise<SlurmSubmission> {
+  return submitSlurmJobs(file, opts, env);
+}
+
+/** The two job scripts `submitSlurm` would write (into a folder that is not created), for --dry-run. */
+export function slurmDryRun(file: string, opts: SlurmOptions): SlurmScripts {
+  return dryRunScripts(file, opts);
+}
+
+/** squeue's state of these jobs and their array tasks (finished ones are absent). */
+export async function slurmQueue(jobIds: string[], env?: NodeJS.ProcessEnv): Promise<SlurmJobState[]> {
+  return slurmQueueStates(jobIds, env);
 }

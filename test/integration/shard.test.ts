@@ -140,3 +140,31 @@ test('encode --shard slurm takes its shard from the array task variables (array 
   assert.equal(last.index, 1);
   assert.equal(last.count, 3);
 });
+
+test('slurm --dry-run prints both job scripts (this Node and CLI by absolute path, the array, afterok); without sbatch, a clear error', () => {
+  const dry = runCli(['slurm', sharded, '--tasks', '3', '--partition', 'cpu', '--time', '1:00:00', '--cpus-per-task', '2', '--dry-run']);
+  assert.equal(dry.code, 0, dry.stderr);
+  for (const line of [
+    '#SBATCH --array=0-2',
+    '#SBATCH --partition=cpu',
+    '#SBATCH --time=1:00:00',
+    '#SBATCH --cpus-per-task=2',
+    '#SBATCH --kill-on-invalid-dep=yes',
+    `exec '${process.execPath}' '${cli}' encode '${sharded}' --shard slurm`,
+    `exec '${process.execPath}' '${cli}' run '${sharded}'`,
+    '--dependency=afterok:',
+  ])
+    assert.ok(dry.stdout.includes(line), `${line} in\n${dry.stdout}`);
+  assert.ok(!fs.existsSync(path.join(path.dirname(sharded), '.tldr', 'slurm')), 'a dry run writes nothing');
+
+  const bad = runCli(['slurm', sharded, '--tasks', '0', '--dry-run']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--tasks 0: give a whole number/);
+
+  const none = spawnSync(process.execPath, [cli, 'slurm', sharded, '--tasks', '2'], {
+    encoding: 'utf8',
+    env: { ...process.env, PATH: path.join(path.dirname(sharded), 'no-such-bin') },
+  });
+  assert.equal(none.status, 2, none.stderr);
+  assert.match(none.stderr, /sbatch was not found on PATH/);
+});
