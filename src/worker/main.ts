@@ -2,7 +2,20 @@
 // sessions, caches) and answers JSON-RPC over IPC, so heavy work never blocks VS Code.
 // A job's engine events stream back as `$/progress` on the token the host named.
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter, ResponseError, type CancellationToken } from 'vscode-jsonrpc/node';
-import { checkSetup, createDemo, lastScores, listRuns, runDetails, runExperiment, scoreWords, type EngineOptions } from '../engine/api';
+import * as path from 'node:path';
+import {
+  checkSetup,
+  createDemo,
+  jobRun,
+  lastScores,
+  listRuns,
+  runDetails,
+  runExperiment,
+  scoreWords,
+  slurmQueue,
+  submitSlurm,
+  type EngineOptions,
+} from '../engine/api';
 import { InputError, isAbortError } from '../shared/errors';
 import { loadExperiment, parseExperimentText } from '../experiment';
 import type { EngineEvent } from '../protocol/events';
@@ -18,6 +31,8 @@ import {
   runDetailsRequest,
   runRequest,
   scoreRequest,
+  slurmStatusRequest,
+  slurmSubmitRequest,
   WorkerErrorCode,
   type EngineSettings,
   type GeneratedWords,
@@ -81,6 +96,23 @@ connection.onRequest(checkSetupRequest, (p) => plain(() => checkSetup(p.file, en
 connection.onRequest(listRunsRequest, (p) => plain(() => listRuns(p.file)));
 connection.onRequest(runDetailsRequest, (p) => plain(() => runDetails(p.runDir)));
 connection.onRequest(lastScoresRequest, (p) => plain(() => lastScores(p.file)));
+// the Slurm jobs call the CLI bundled beside this worker (dist/cli.js) with this Node, by absolute path
+connection.onRequest(slurmSubmitRequest, (p) =>
+  plain(async () => {
+    const { scripts: _scripts, ...info } = await submitSlurm(p.file, {
+      tasks: p.tasks,
+      cli: { node: process.execPath, script: path.join(__dirname, 'cli.js') },
+    });
+    return info;
+  }),
+);
+connection.onRequest(slurmStatusRequest, (p) =>
+  plain(async () => {
+    const queue = await slurmQueue([p.arrayJobId, p.runJobId]);
+    const run = jobRun(p.file, p.runJobId);
+    return { queue, ...(run ? { run } : {}) };
+  }),
+);
 
 connection.onRequest(generateWordsRequest, (p, token) =>
   job(p, token, async (signal, onEvent): Promise<GeneratedWords> => {

@@ -14,6 +14,9 @@ import { checkCacheEntries, sameRun } from '../helpers/shards';
 import { jobRun, shardRecords, slurmQueue } from '../../src/engine/api';
 import type { EngineEvent } from '../../src/protocol/events';
 import { jobStates, startCluster, unavailable, type Cluster } from './cluster';
+import { WorkerClient } from '../../src/extension/jobs/workerClient';
+import { slurmView } from '../../src/extension/tree/slurmModel';
+import { slurmStatusRequest, slurmSubmitRequest } from '../../src/protocol/worker';
 
 const cli = path.join(repoRoot, 'dist', 'cli.js');
 const skip = unavailable();
@@ -127,3 +130,39 @@ test('slurm: sbatch refusing the job (an unknown partition) is a clear error; no
   const q = spawnSync('squeue', ['-h', '-o', '%i %j'], { encoding: 'utf8', env });
   assert.equal(q.stdout.trim(), '', 'nothing queued');
 });
+
+test(
+  'the worker (as "TLDR: Run on Slurm…" uses it): submits, and its status reaches "run succeeded" in the tree model',
+  { skip },
+  async () => {
+    // the worker inherits the test cluster's SLURM_CONF, as the extension host's PATH and environment reach it
+    const saved = process.env.SLURM_CONF;
+    process.env.SLURM_CONF = cluster!.env.SLURM_CONF;
+    const client = new WorkerClient(path.join(repoRoot, 'dist', 'worker.js'), () => {});
+    try {
+      const sub = await client.request(slurmSubmitRequest, { file: exp, tasks: 2 });
+      assert.equal(sub.tasks, 2);
+      const descriptions: string[] = [];
+      const until = Date.now() + JOBS_HANG_BOUND_MS;
+      for (;;) {
+        const status = await client.request(slurmStatusRequest, { file: exp, arrayJobId: sub.arrayJobId, runJobId: sub.runJobId });
+        const view = slurmView(sub, status);
+        if (descriptions.at(-1) !== view.description) descriptions.push(view.description);
+        if (!view.active) {
+          assert.equal(view.outcome, 'succeeded', descriptions.join(' | '));
+          break;
+        }
+        assert.ok(Date.now() < until, `still active after ${JOBS_HANG_BOUND_MS / 60000} min: ${descriptions.join(' | ')}`);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      const found = jobRun(exp, sub.runJobId);
+      assert.equal(found?.status, 'succeeded');
+      // the script calls the CLI bundled beside the worker
+      assert.ok(fs.readFileSync(path.join(sub.dir, 'encode.sbatch'), 'utf8').includes(`'${cli}' encode`));
+    } finally {
+      client.dispose();
+      if (saved === undefined) delete process.env.SLURM_CONF;
+      else process.env.SLURM_CONF = saved;
+    }
+  },
+);
