@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { slurmOverheadRow } from './slurmOverhead.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -185,12 +186,13 @@ async function main() {
     if (want('projector-fit')) await projectorRow(tmp, py);
     if (want('retrain')) await retrainRow(py);
     if (want('dfr')) await dfrRow(tmp, py);
+    if (want('slurm-overhead')) await slurmOverheadRow(root, row, skipped);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   machine.loadavgEnd = os.loadavg().map((x) => round(x, 3));
   machine.seconds = round((now() - t0) / 1000, 3);
-  const order = ['encode-images', 'encode-prompts', 'projector-fit', 'retrain', 'dfr', 'warm-cache', 'peak-memory', 'vs-pytorch'];
+  const order = ['encode-images', 'encode-prompts', 'projector-fit', 'retrain', 'dfr', 'warm-cache', 'peak-memory', 'vs-pytorch', 'slurm-overhead'];
   rows.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
   const out = { machine, rows };
   if (!only.length && !quick) fs.writeFileSync(path.join(root, 'bench', 'results.json'), JSON.stringify(out, null, 2) + '\n');
