@@ -192,7 +192,8 @@ async function main() {
   }
   machine.loadavgEnd = os.loadavg().map((x) => round(x, 3));
   machine.seconds = round((now() - t0) / 1000, 3);
-  const order = ['encode-images', 'encode-prompts', 'projector-fit', 'retrain', 'dfr', 'warm-cache', 'peak-memory', 'vs-pytorch', 'slurm-overhead'];
+  const order = ['encode-images', 'encode-prompts', 'projector-fit', 'retrain', 'dfr', 'warm-cache', 'peak-memory', 'vs-pytorch'];
+  order.push('slurm-overhead');
   rows.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
   const out = { machine, rows };
   if (!only.length && !quick) fs.writeFileSync(path.join(root, 'bench', 'results.json'), JSON.stringify(out, null, 2) + '\n');
