@@ -4,6 +4,8 @@ import { InputError } from '../shared/errors';
 
 export interface SessionOptions {
   executionProvider?: string;
+  /** onnxruntime's intra-op threads; default: onnxruntime's own choice (the cores it sees) */
+  threads?: number;
 }
 
 export async function createSession(model: string | Uint8Array, label: string, opts: SessionOptions = {}): Promise<ort.InferenceSession> {
@@ -11,6 +13,7 @@ export async function createSession(model: string | Uint8Array, label: string, o
     return await ort.InferenceSession.create(model as never, {
       executionProviders: [opts.executionProvider ?? 'cpu'],
       graphOptimizationLevel: 'all',
+      ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
     });
   } catch (err) {
     throw new InputError(

@@ -8,6 +8,8 @@ export interface EngineOptions {
   cacheDir?: string;
   /** onnxruntime execution provider; 'cpu' everywhere this ships */
   executionProvider?: string;
+  /** onnxruntime's intra-op threads for the models (the CLI sets it from SLURM_CPUS_PER_TASK in a Slurm job) */
+  threads?: number;
   /** run with this seed instead of settings.seed (the demo's repeated runs); recorded in run.json */
   seed?: number;
   /** the batch job running this call (the CLI sets it from SLURM_JOB_ID); recorded in run.json */

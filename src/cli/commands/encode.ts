@@ -3,7 +3,7 @@
 // and a later `run` encodes nothing.
 import { parseArgs } from 'node:util';
 import { encodeShard } from '../../engine/api';
-import { EXIT, eventPrinter, UsageError, type CliIo } from '../io';
+import { EXIT, eventPrinter, slurmThreads, UsageError, type CliIo } from '../io';
 
 export const ENCODE_USAGE = `Usage: tldr-debias encode EXP --shard I/N [--json]
 
@@ -27,7 +27,12 @@ export async function encodeCommand(argv: string[], io: CliIo): Promise<number> 
   if (values.help) return (io.stdout(ENCODE_USAGE), EXIT.ok);
   if (positionals.length !== 1) return (io.stderr(ENCODE_USAGE), EXIT.usage);
   if (!values.shard) throw new UsageError(`encode needs --shard I/N (or --shard slurm).\n\n${ENCODE_USAGE}`);
-  const r = await encodeShard(positionals[0], values.shard, { onEvent: eventPrinter(io, !!values.json), signal: io.signal, env: io.env });
+  const r = await encodeShard(positionals[0], values.shard, {
+    onEvent: eventPrinter(io, !!values.json),
+    signal: io.signal,
+    env: io.env,
+    ...slurmThreads(io.env),
+  });
   const { paths: _paths, ...summary } = r;
   if (values.json) io.stdout(JSON.stringify({ type: 'shard', ...summary }) + '\n');
   else

@@ -1,7 +1,7 @@
 // `tldr-debias run EXP [--json]`: the whole pipeline; prints the per-group table.
 import { parseArgs } from 'node:util';
 import { runExperiment } from '../../engine/api';
-import { EXIT, eventPrinter, printRun, type CliIo } from '../io';
+import { EXIT, eventPrinter, slurmThreads, printRun, type CliIo } from '../io';
 
 export const RUN_USAGE = `Usage: tldr-debias run EXP [--json]
 
@@ -24,6 +24,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     onEvent: eventPrinter(io, !!values.json),
     signal: io.signal,
     ...(jobId ? { job: { scheduler: 'slurm' as const, id: jobId } } : {}),
+    ...slurmThreads(io.env),
   });
   if (!values.json) {
     printRun(io, summary);

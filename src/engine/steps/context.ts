@@ -13,6 +13,7 @@ export interface StepContext {
   signal?: AbortSignal;
   cache: EmbeddingCache;
   executionProvider?: string;
+  threads?: number;
   emit(event: EngineEvent): void;
   log(level: LogLevel, message: string, step?: StepId): void;
   progress(step: StepId, done: number, total: number, message?: string): void;
@@ -23,7 +24,7 @@ export interface StepContext {
 
 export function createStepContext(
   loaded: LoadedExperiment,
-  opts: { onEvent?: (e: EngineEvent) => void; signal?: AbortSignal; cacheDir?: string; executionProvider?: string },
+  opts: { onEvent?: (e: EngineEvent) => void; signal?: AbortSignal; cacheDir?: string; executionProvider?: string; threads?: number },
 ): StepContext {
   const emit = (e: EngineEvent) => opts.onEvent?.(e);
   const timings: Partial<Record<StepId, number>> = {};
@@ -36,6 +37,7 @@ export function createStepContext(
     signal: opts.signal,
     cache: new EmbeddingCache(opts.cacheDir ?? defaultCacheDir(loaded.file)),
     executionProvider: opts.executionProvider,
+    threads: opts.threads,
     emit,
     log: (level, message, step) => emit({ type: 'log', level, message, step }),
     progress: (step, done, total, message) => {

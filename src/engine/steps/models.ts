@@ -24,7 +24,7 @@ export async function loadClassifier(ctx: StepContext): Promise<LoadedClassifier
   const info = await prepareClassifier(file, { logits: cfg.logits, input: cfg.input });
   const p = cfg.preprocessing;
   const preprocessing: ImagePreprocessing = { ...p, rescale: 1 / 255 };
-  const session = await createSession(info.modelBytes, file, { executionProvider: ctx.executionProvider });
+  const session = await createSession(info.modelBytes, file, { executionProvider: ctx.executionProvider, threads: ctx.threads });
   const runner = classifierRunner(session, info, p.crop);
   for (const note of [...info.notes, ...runner.notes]) ctx.log('info', note, 'encode-images');
   const hash = await hashFile(file);
@@ -45,7 +45,10 @@ export interface LoadedClip {
 }
 
 export async function loadClipModels(ctx: StepContext): Promise<LoadedClip> {
-  const model = await loadClip(ctx.loaded.experiment.models.clip, ctx.loaded.resolve, { executionProvider: ctx.executionProvider });
+  const model = await loadClip(ctx.loaded.experiment.models.clip, ctx.loaded.resolve, {
+    executionProvider: ctx.executionProvider,
+    threads: ctx.threads,
+  });
   for (const note of model.notes) ctx.log('info', note, 'encode-images');
   const { textModel, visionModel, tokenizer, merges } = model.files;
   // One file may hold both towers: hash it once.
