@@ -7,18 +7,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import test from 'node:test';
-import {
-  calm,
-  openActivity,
-  openDemo,
-  repoRoot,
-  runCommand,
-  screenshot,
-  tldrLog,
-  treeDescription,
-  treeRows,
-  withHost,
-} from './harness.mjs';
+import { calm, openActivity, openDemo, repoRoot, screenshot, tldrLog, treeDescription, treeRows, withHost } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const clusterJs = join(repoRoot, 'out', 'test', 'slurm', 'cluster.js');
@@ -34,9 +23,16 @@ test('Run on Slurm… submits 2 tasks and the tree follows the array until the r
       const { page } = host;
       await openDemo(page);
       await openActivity(page, 'TLDR');
-      await runCommand(page, 'TLDR: Run on Slurm…');
+      // not runCommand: it waits for the palette to close, and this command opens its input box at once
       const input = page.locator('.quick-input-widget input');
+      await page.keyboard.press('F1');
       await input.waitFor({ state: 'visible' });
+      await input.fill('>TLDR: Run on Slurm…');
+      // offered because sbatch is on PATH (the context key set at activation)
+      await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: 'TLDR: Run on Slurm…' }).waitFor({ timeout: 30_000 });
+      await input.press('Enter');
+      // the same widget becomes the input box that asks for the number of tasks
+      await page.locator('.quick-input-widget input[aria-label="TLDR: Run demo.tldr.json on Slurm"]').waitFor({ state: 'visible' });
       await input.fill('2');
       await input.press('Enter');
 
