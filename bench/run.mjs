@@ -14,6 +14,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import engineApi from '../out/src/engine/api.js';
+import { slurmOverheadRow } from './slurmOverhead.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -195,6 +196,7 @@ async function main() {
     if (want('projector-fit')) await projectorRow(tmp, py);
     if (want('retrain')) await retrainRow(py);
     if (want('dfr')) await dfrRow(tmp, py);
+    if (want('slurm-overhead')) await slurmOverheadRow(root, row, skipped);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
@@ -210,6 +212,7 @@ async function main() {
     'warm-cache',
     'peak-memory',
     'vs-pytorch',
+    'slurm-overhead',
   ];
   rows.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
   const out = { machine, rows, ...(threadFigures ? { encodeReferences: threadFigures } : {}) };

@@ -74,3 +74,12 @@ export function printRun(io: CliIo, summary: RunSummary): void {
   if (sel) io.stdout(`\n${sel}\n`);
   for (const w of summary.warnings ?? []) io.stdout(`\nwarning (${w.code}): ${w.message} ${w.fix}\n`);
 }
+
+/**
+ * Inside a Slurm job, onnxruntime's threads = the CPUs the job was given (SLURM_CPUS_PER_TASK), not
+ * every core of the node, which other jobs share; --threads still wins.
+ */
+export function slurmThreads(env: NodeJS.ProcessEnv): { threads?: number; threadsSource?: 'slurm' } {
+  const n = Number(env.SLURM_CPUS_PER_TASK);
+  return Number.isInteger(n) && n > 0 ? { threads: n, threadsSource: 'slurm' } : {};
+}

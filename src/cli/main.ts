@@ -10,6 +10,8 @@ import { demoCommand } from './commands/demo';
 import { wordsCommand } from './commands/words';
 import { runsCommand } from './commands/runs';
 import { initCommand } from './commands/init';
+import { encodeCommand } from './commands/encode';
+import { slurmCommand } from './commands/slurm';
 
 const USAGE = `tldr-debias ${PACKAGE_VERSION}: debias an image classifier's last layer with text (TLDR)
 
@@ -22,6 +24,8 @@ Commands:
   run EXP [--json] [--threads N]          run TLDR on an experiment file (*.tldr.json)
   runs EXP [--json]                       the runs of an experiment and their status
   score EXP [--json] [--threads N]        validation scores of every word
+  encode EXP --shard I/N|slurm [--json]   encode one shard of the images into the shared cache
+  slurm EXP --tasks N [...]               submit to Slurm: N encode shards, then the run
   words EXP [--generate] [...]            list words, or generate more with an LLM
   tokenize --clip DIR TEXT...             CLIP token ids of TEXT, as JSON (tokenizer.json or vocab.json + merges.txt)
   schema                                  the experiment file's JSON Schema
@@ -40,6 +44,9 @@ const commands: Record<string, (argv: string[], io: CliIo) => Promise<number>> =
   words: wordsCommand,
   runs: runsCommand,
   init: initCommand,
+  encode: encodeCommand,
+  // the jobs call this Node and this file (dist/cli.js in the bundle) by absolute path
+  slurm: (argv, io) => slurmCommand(argv, io, { node: process.execPath, script: __filename }),
 };
 
 /** Errors of the file system the user can act on: the message names the path; no stack. */

@@ -6,13 +6,26 @@ import type { RunDetails } from '../protocol/worker';
 import type { EngineOptions } from './options';
 import { runPipeline, scorePipeline } from './pipeline';
 import { runSetupChecks } from './setupChecks';
-import { listRuns as listRunFolders, readLastScores, readRun } from './runs/store';
+import { findJobRun, listRuns as listRunFolders, readLastScores, readRun, readShardRecords } from './runs/store';
+import {
+  dryRunScripts,
+  slurmQueue as slurmQueueStates,
+  submitSlurm as submitSlurmJobs,
+  type SlurmJobState,
+  type SlurmOptions,
+  type SlurmScripts,
+  type SlurmSubmission,
+} from './slurm';
+import { encodeShardImages, parseShard, slurmShard, type ShardResult, type ShardSpec } from './shard';
 import { writeDemoExperiment } from './demo/experiment';
 import { loadClipTokenizer } from './clip/tokenizer';
 import { tokenizerFiles } from './clip/exportLayout';
 import { proposeExperiment as propose, type ProposeParams, type Proposal } from './propose';
 
 export type { EngineOptions } from './options';
+export type { ShardResult, ShardSpec } from './shard';
+export type { SlurmJobState, SlurmOptions, SlurmScripts, SlurmSubmission } from './slurm';
+export type { ShardRecord } from './runs/store';
 export { PACKAGE_VERSION } from './versions';
 export { metricsTable, selectionSummary } from './runs/report';
 export type { ClassifierProposal, ClipProposal, ProposeParams, Proposal } from './propose';
@@ -79,3 +92,45 @@ export function tokenize(
 
 /** The engine's hot paths one by one, for the benchmark (bench/run.mjs) only: see kernels.ts. */
 export * as kernels from './kernels';
+
+/**
+ * Encode one shard of the experiment's images into the cache (`encode --shard I/N`): `shard` is "I/N"
+ * (I from 0), or "slurm" for this Slurm array task's shard (SLURM_ARRAY_TASK_ID, _COUNT, _MIN in `env`).
+ * N such calls, in any order or at once, leave a cache from which `runExperiment` encodes nothing.
+ */
+export async function encodeShard(
+  file: string,
+  shard: string | ShardSpec,
+  opts: EngineOptions & { env?: NodeJS.ProcessEnv } = {},
+): Promise<ShardResult> {
+  const spec = typeof shard !== 'string' ? shard : shard.trim() === 'slurm' ? slurmShard(opts.env ?? process.env) : parseShard(shard);
+  return encodeShardImages(file, spec, opts);
+}
+
+/** The records `encodeShard` left for this experiment, by shard count and index. */
+export function shardRecords(file: string): ReturnType<typeof readShardRecords> {
+  return readShardRecords(file);
+}
+
+/** The run a batch job started (by its job id), once its run.json exists. */
+export function jobRun(file: string, jobId: string): ReturnType<typeof findJobRun> {
+  return findJobRun(file, jobId);
+}
+
+/**
+ * Submit the experiment to Slurm: an array of `tasks` encode shards, then a run job that waits for
+ * all of them (afterok). Scripts, logs and the submission record go to .tldr/slurm/<id>/.
+ */
+export async function submitSlurm(file: string, opts: SlurmOptions, env?: NodeJS.ProcessEnv): Promise<SlurmSubmission> {
+  return submitSlurmJobs(file, opts, env);
+}
+
+/** The two job scripts `submitSlurm` would write (into a folder that is not created), for --dry-run. */
+export function slurmDryRun(file: string, opts: SlurmOptions): SlurmScripts {
+  return dryRunScripts(file, opts);
+}
+
+/** squeue's state of these jobs and their array tasks (finished ones are absent). */
+export async function slurmQueue(jobIds: string[], env?: NodeJS.ProcessEnv): Promise<SlurmJobState[]> {
+  return slurmQueueStates(jobIds, env);
+}

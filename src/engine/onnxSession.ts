@@ -14,7 +14,7 @@ import { InputError } from '../shared/errors';
 import type { ThreadsRecord } from '../protocol/runRecord';
 
 /** Where the thread count came from, in the order that wins. */
-export const THREAD_SOURCES = ['cli', 'experiment', 'setting', 'cores', 'onnxruntime-default'] as const;
+export const THREAD_SOURCES = ['cli', 'slurm', 'experiment', 'setting', 'cores', 'onnxruntime-default'] as const;
 export type ThreadSource = (typeof THREAD_SOURCES)[number];
 
 export interface ThreadChoice {
@@ -41,13 +41,20 @@ export interface SessionOptions {
  * left to onnxruntime's default): the benchmark's before/after row only.
  */
 export function chooseThreads(
-  o: { caller?: number; callerSource?: 'cli' | 'setting'; experiment?: number; legacyThreads?: boolean; models?: ModelSchedule } = {},
+  o: {
+    caller?: number;
+    callerSource?: 'cli' | 'slurm' | 'setting';
+    experiment?: number;
+    legacyThreads?: boolean;
+    models?: ModelSchedule;
+  } = {},
 ): ThreadChoice {
   const cores = os.availableParallelism();
   if (o.legacyThreads) return { intraOpThreads: null, source: 'onnxruntime-default', cores, models: 'in-turn' };
   const models = o.models ?? MODEL_SCHEDULE;
   const set = (n: number | undefined) => n !== undefined && n > 0;
-  if (o.callerSource === 'cli' && set(o.caller)) return { intraOpThreads: o.caller!, source: 'cli', cores, models };
+  if ((o.callerSource === 'cli' || o.callerSource === 'slurm') && set(o.caller))
+    return { intraOpThreads: o.caller!, source: o.callerSource, cores, models };
   if (set(o.experiment)) return { intraOpThreads: o.experiment!, source: 'experiment', cores, models };
   if (set(o.caller)) return { intraOpThreads: o.caller!, source: o.callerSource ?? 'setting', cores, models };
   return { intraOpThreads: cores, source: 'cores', cores, models };

@@ -10,13 +10,16 @@ export interface EngineOptions {
   executionProvider?: string;
   /**
    * onnxruntime intra-op threads per session; 0 or undefined = os.availableParallelism().
-   * The experiment's settings.threads wins over a number from the editor's setting; the CLI's
-   * --threads wins over both (threadsSource says which of the two passed it).
+   * The CLI's --threads wins over all; then the CPUs of the Slurm job (SLURM_CPUS_PER_TASK, set by
+   * the CLI); then the experiment's settings.threads; then the editor's setting. threadsSource
+   * says where the number came from.
    */
   threads?: number;
-  threadsSource?: 'cli' | 'setting';
+  threadsSource?: 'cli' | 'slurm' | 'setting';
   /** the engine before thread counts were chosen (threads left to onnxruntime): the benchmark's before/after row */
   legacyThreads?: boolean;
   /** run with this seed instead of settings.seed (the demo's repeated runs); recorded in run.json */
   seed?: number;
+  /** the batch job running this call (the CLI sets it from SLURM_JOB_ID); recorded in run.json */
+  job?: { scheduler: 'slurm'; id: string };
 }

@@ -80,7 +80,7 @@ export async function runPipeline(file: string, opts: EngineOptions): Promise<Ru
   const retrain = resolveRetrainConfig(exp.settings.retrain, exp.settings.ablations);
   checkWritable(loaded.file, opts.cacheDir);
   const ctx = createStepContext(loaded, opts);
-  const { folder, record: started } = await startRun(loaded, threadsRecord(ctx.threads));
+  const { folder, record: started } = await startRun(loaded, { threads: threadsRecord(ctx.threads), job: opts.job });
   let record: RunJson = { ...started, settings: { ...exp.settings, retrain } };
   const warnings: RunWarning[] = [];
   const warn = (w: RunWarning, step: Parameters<StepContext['log']>[2]) => {

@@ -18,3 +18,8 @@ export const RUN_FILES_SETTLE_MS = 500;
 export const DOCUMENT_POST_MS = 40;
 /** A worker asked to exit on dispose is killed if it is still there after this. */
 export const WORKER_EXIT_GRACE_MS = 2000;
+/**
+ * A Slurm submission's state is read with squeue at most this often. squeue asks the cluster's
+ * controller, which every user shares; sites ask for polls seconds apart, and array tasks last minutes.
+ */
+export const SLURM_POLL_MS = 5000;

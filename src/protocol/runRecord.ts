@@ -160,7 +160,7 @@ export const threadsRecordSchema = z.object({
   /** intra-op threads per session; null = left to onnxruntime's default (the engine before issue 15) */
   intraOpThreads: z.number().nullable(),
   /** where the number came from: the CLI's --threads, the experiment's settings.threads, the editor's tldr.onnx.threads, os.availableParallelism() */
-  source: z.enum(['cli', 'experiment', 'setting', 'cores', 'onnxruntime-default']),
+  source: z.enum(['cli', 'slurm', 'experiment', 'setting', 'cores', 'onnxruntime-default']),
   /** os.availableParallelism() on the machine that ran it */
   cores: z.number(),
   /** how the classifier and CLIP's vision tower share the cores while encoding images */
@@ -182,6 +182,8 @@ export const runJsonSchema = z.object({
   /** the process that runs it, so a reader can tell a run whose process died */
   pid: z.number(),
   host: z.string().optional(),
+  /** the batch job that ran it, e.g. a Slurm job id (a run on another host is judged by its record, not its pid) */
+  job: z.object({ scheduler: z.literal('slurm'), id: z.string() }).optional(),
   status: z.enum(['running', ...RUN_STATUSES]),
   error: z.string().optional(),
   settings: runSettingsSchema.optional(),
@@ -209,3 +211,28 @@ export const ARTIFACTS = {
   scores: 'scores.json',
   report: 'report.md',
 } as const;
+
+/** What `encode --shard I/N` leaves in `.tldr/shards/<planHash>/<I>-of-<N>.json`. */
+export const shardRecordSchema = z.object({
+  /** absolute path of the experiment file */
+  experiment: z.string(),
+  /** hash of the sorted image list every shard cuts from: shards of one plan fit together */
+  planHash: z.string(),
+  index: z.number(),
+  count: z.number(),
+  /** images in the whole plan, and this shard's slice [start, end) of them */
+  total: z.number(),
+  start: z.number(),
+  end: z.number(),
+  images: z.number(),
+  encoded: z.number(),
+  cached: z.number(),
+  unreadable: z.number(),
+  host: z.string(),
+  pid: z.number(),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  /** the shard's images, relative to the experiment's folder */
+  paths: z.array(z.string()),
+});
+export type ShardRecord = z.infer<typeof shardRecordSchema>;

@@ -90,3 +90,45 @@ export const lastScoresRequest = new RequestType<FileParams, WordScores | null, 
 export const proposeExperimentRequest = new RequestType<ProposeParams, Proposal, void>('proposeExperiment');
 /** The CLIP variants a folder offers, for the Setup tab's dropdown (empty when it has none). */
 export const clipVariantsRequest = new RequestType<{ dir: string }, ClipVariantOption[], void>('clipVariants');
+
+// ---- Slurm ("TLDR: Run on Slurm…"): the worker runs sbatch and squeue, so the host never spawns them
+
+export interface SlurmSubmitParams {
+  file: string;
+  tasks: number;
+}
+
+/** A submission: the encode array, the run job after it, where the scripts and logs are. */
+export interface SlurmSubmissionInfo {
+  id: string;
+  experiment: string;
+  dir: string;
+  tasks: number;
+  arrayJobId: string;
+  runJobId: string;
+  logs: { encode: string[]; run: string };
+  submittedAt: string;
+}
+
+export interface SlurmStatusParams {
+  file: string;
+  arrayJobId: string;
+  runJobId: string;
+}
+
+/** One line of squeue: an array task ("123_4"), a pending range ("123_[5-7]") or a job ("124"). */
+export interface SlurmQueueEntry {
+  id: string;
+  state: string;
+  reason: string;
+}
+
+export interface SlurmStatus {
+  /** squeue's lines for the array and the run job; finished ones are absent */
+  queue: SlurmQueueEntry[];
+  /** the run job's run folder and status, once its run.json exists */
+  run?: { runDir: string; status: RunRecord['status'] | 'running' };
+}
+
+export const slurmSubmitRequest = new RequestType<SlurmSubmitParams, SlurmSubmissionInfo, void>('slurmSubmit');
+export const slurmStatusRequest = new RequestType<SlurmStatusParams, SlurmStatus, void>('slurmStatus');

@@ -2,9 +2,11 @@
 // sessions, caches) and answers JSON-RPC over IPC, so heavy work never blocks VS Code.
 // A job's engine events stream back as `$/progress` on the token the host named.
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter, ResponseError, type CancellationToken } from 'vscode-jsonrpc/node';
+import * as path from 'node:path';
 import {
   checkSetup,
   createDemo,
+  jobRun,
   lastScores,
   listClipVariants,
   listRuns,
@@ -12,6 +14,8 @@ import {
   runDetails,
   runExperiment,
   scoreWords,
+  slurmQueue,
+  submitSlurm,
   type EngineOptions,
 } from '../engine/api';
 import { InputError, isAbortError } from '../shared/errors';
@@ -31,6 +35,8 @@ import {
   runDetailsRequest,
   runRequest,
   scoreRequest,
+  slurmStatusRequest,
+  slurmSubmitRequest,
   WorkerErrorCode,
   type EngineSettings,
   type GeneratedWords,
@@ -100,6 +106,23 @@ connection.onRequest(runDetailsRequest, (p) => plain(() => runDetails(p.runDir))
 connection.onRequest(lastScoresRequest, (p) => plain(() => lastScores(p.file)));
 connection.onRequest(proposeExperimentRequest, (p) => plain(() => proposeExperiment(p)));
 connection.onRequest(clipVariantsRequest, (p) => plain(() => listClipVariants(p.dir)));
+// the Slurm jobs call the CLI bundled beside this worker (dist/cli.js) with this Node, by absolute path
+connection.onRequest(slurmSubmitRequest, (p) =>
+  plain(async () => {
+    const { scripts: _scripts, ...info } = await submitSlurm(p.file, {
+      tasks: p.tasks,
+      cli: { node: process.execPath, script: path.join(__dirname, 'cli.js') },
+    });
+    return info;
+  }),
+);
+connection.onRequest(slurmStatusRequest, (p) =>
+  plain(async () => {
+    const queue = await slurmQueue([p.arrayJobId, p.runJobId]);
+    const run = jobRun(p.file, p.runJobId);
+    return { queue, ...(run ? { run } : {}) };
+  }),
+);
 
 connection.onRequest(generateWordsRequest, (p, token) =>
   job(p, token, async (signal, onEvent): Promise<GeneratedWords> => {

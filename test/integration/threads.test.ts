@@ -51,7 +51,7 @@ async function sessionsOf(settingsThreads: number | undefined, opts: Partial<Eng
     );
     assert.equal(XtX[0], 0 + 4 + 16 + 36);
     // run.json records the choice
-    const { folder } = await startRun(loaded, threadsRecord(ctx.threads));
+    const { folder } = await startRun(loaded, { threads: threadsRecord(ctx.threads) });
     const record = runJsonSchema.parse(JSON.parse(fs.readFileSync(folder.artifact('run.json'), 'utf8')));
     return { seen, choice: ctx.threads, record };
   } finally {

@@ -1,7 +1,7 @@
 // `tldr-debias run EXP [--json] [--threads N]`: the whole pipeline; prints the per-group table.
 import { parseArgs } from 'node:util';
 import { runExperiment } from '../../engine/api';
-import { EXIT, THREADS_HELP, threadsOption, eventPrinter, printRun, signalName, type CliIo } from '../io';
+import { EXIT, THREADS_HELP, threadsOption, eventPrinter, printRun, signalName, slurmThreads, type CliIo } from '../io';
 
 export const RUN_USAGE = `Usage: tldr-debias run EXP [--json] [--threads N]
 
@@ -19,10 +19,14 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   });
   if (values.help) return (io.stdout(RUN_USAGE), EXIT.ok);
   if (positionals.length !== 1) return (io.stderr(RUN_USAGE), EXIT.usage);
+  // inside a Slurm job (the run step of `tldr-debias slurm`), run.json records the job id
+  const jobId = io.env.SLURM_JOB_ID;
   const summary = await runExperiment(positionals[0], {
+    ...slurmThreads(io.env),
     ...threadsOption(values.threads),
     onEvent: eventPrinter(io, !!values.json),
     signal: io.signal,
+    ...(jobId ? { job: { scheduler: 'slurm' as const, id: jobId } } : {}),
   });
   if (!values.json) {
     printRun(io, summary);

@@ -8,7 +8,15 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { RunRecord, RunSummary, WordScores } from '../../protocol/events';
-import { ARTIFACTS, headlineSplit, runJsonSchema, type RunJson, type ThreadsRecord } from '../../protocol/runRecord';
+import {
+  ARTIFACTS,
+  headlineSplit,
+  runJsonSchema,
+  shardRecordSchema,
+  type RunJson,
+  type ShardRecord,
+  type ThreadsRecord,
+} from '../../protocol/runRecord';
 import type { RunDetails } from '../../protocol/worker';
 import { wordScoreSchema } from '../../protocol/webview';
 import type { LoadedExperiment } from '../../experiment';
@@ -21,6 +29,10 @@ export const tldrDir = (experimentFile: string) => path.join(path.dirname(path.r
 const runsDir = (experimentFile: string) => path.join(tldrDir(experimentFile), 'runs');
 /** Where embeddings are cached unless the user chose a folder. */
 export const defaultCacheDir = (experimentFile: string) => path.join(tldrDir(experimentFile), 'cache');
+/** Shard records of `encode --shard`, one folder per image plan. */
+const shardsDir = (experimentFile: string) => path.join(tldrDir(experimentFile), 'shards');
+/** Batch-job submissions (`tldr-debias slurm`): scripts, logs and the submission record, one folder each. */
+export const slurmDir = (experimentFile: string) => path.join(tldrDir(experimentFile), 'slurm');
 /** The last scores of an experiment, shown again by the editor after a reload. */
 const scoresPath = (experimentFile: string) => path.join(tldrDir(experimentFile), 'scores', `${path.basename(experimentFile)}.json`);
 
@@ -59,8 +71,13 @@ function newRunId(now = new Date()): string {
   return `${day}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}-${randomBytes(2).toString('hex')}`;
 }
 
+export type { ShardRecord } from '../../protocol/runRecord';
+
 /** A new run folder and the record it starts with (status running, this process's pid and host). */
-export async function startRun(loaded: LoadedExperiment, threads?: ThreadsRecord): Promise<{ folder: RunFolder; record: RunJson }> {
+export async function startRun(
+  loaded: LoadedExperiment,
+  extra: { threads?: ThreadsRecord; job?: RunJson['job'] } = {},
+): Promise<{ folder: RunFolder; record: RunJson }> {
   const id = newRunId();
   const dir = path.join(runsDir(loaded.file), id);
   await fs.promises.mkdir(dir, { recursive: true });
@@ -79,8 +96,9 @@ export async function startRun(loaded: LoadedExperiment, threads?: ThreadsRecord
     startedAt: new Date().toISOString(),
     pid: process.pid,
     host: os.hostname(),
+    ...(extra.job ? { job: extra.job } : {}),
     status: 'running',
-    ...(threads ? { threads } : {}),
+    ...(extra.threads ? { threads: extra.threads } : {}),
   };
   await folder.save(record);
   return { folder, record };
@@ -113,6 +131,55 @@ export function effectiveStatus(run: RunJson, host = os.hostname()): RunRecord['
   if (run.status !== 'running') return run.status;
   if (run.host !== undefined && run.host !== host) return undefined;
   return alive(run.pid) ? undefined : 'interrupted';
+}
+
+/** The run a batch job started (by its job id), whatever its state; undefined until its run.json exists. */
+export function findJobRun(file: string, jobId: string): { runDir: string; status: RunJson['status'] } | undefined {
+  const abs = path.resolve(file);
+  let names: string[];
+  try {
+    names = fs.readdirSync(runsDir(abs));
+  } catch {
+    return undefined;
+  }
+  for (const name of names) {
+    const run = readRunJson(path.join(runsDir(abs), name));
+    if (run?.experiment === abs && run.job?.id === jobId)
+      return { runDir: path.join(runsDir(abs), name), status: effectiveStatus(run) ?? 'running' };
+  }
+  return undefined;
+}
+
+/** Writes a shard's record; returns its path. */
+export async function writeShardRecord(file: string, record: ShardRecord): Promise<string> {
+  const target = path.join(shardsDir(file), record.planHash, `${record.index}-of-${record.count}.json`);
+  await writeJsonAtomic(target, record);
+  return target;
+}
+
+/** Every shard record of the experiment's plan `planHash` (all plans when omitted), by index. */
+export function readShardRecords(file: string, planHash?: string): ShardRecord[] {
+  const root = shardsDir(file);
+  const out: ShardRecord[] = [];
+  let plans: string[];
+  try {
+    plans = planHash ? [planHash] : fs.readdirSync(root);
+  } catch {
+    return [];
+  }
+  for (const plan of plans) {
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(path.join(root, plan)).filter((n) => n.endsWith('.json'));
+    } catch {}
+    for (const n of names) {
+      try {
+        const parsed = shardRecordSchema.safeParse(JSON.parse(fs.readFileSync(path.join(root, plan, n), 'utf8')));
+        if (parsed.success) out.push(parsed.data);
+      } catch {}
+    }
+  }
+  return out.sort((a, b) => a.count - b.count || a.index - b.index);
 }
 
 /** Past runs of an experiment, newest first; runs still in progress are left to the live view. */

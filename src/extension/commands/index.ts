@@ -8,6 +8,8 @@ import { VIEW_TYPE, type ExperimentEditorProvider } from '../editor/provider';
 import type { ExperimentState } from '../state/experimentState';
 import { pickExperiment, requireTrust, saveIfDirty, type CommandArg } from './pickExperiment';
 import { newExperiment } from './newExperiment';
+import { runOnSlurm } from './runOnSlurm';
+import type { SlurmTracker } from '../state/slurmTracker';
 
 export const API_KEY_SECRET = 'tldr.llm.apiKey';
 
@@ -22,11 +24,17 @@ interface Command {
   run(uri: vscode.Uri | undefined, arg: CommandArg): unknown;
 }
 
-export function registerCommands(context: vscode.ExtensionContext, state: ExperimentState, editors: ExperimentEditorProvider): void {
+export function registerCommands(
+  context: vscode.ExtensionContext,
+  state: ExperimentState,
+  editors: ExperimentEditorProvider,
+  slurm: SlurmTracker,
+): void {
   const { jobs } = state;
   const commands: Command[] = [
     { id: 'tldr.scoreWords', trust: 'Score Words', experiment: true, save: true, run: (uri) => state.scoreWords(uri!.fsPath) },
     { id: 'tldr.startRun', trust: 'Start Retraining', experiment: true, save: true, run: (uri) => state.startRun(uri!.fsPath) },
+    { id: 'tldr.runOnSlurm', trust: 'Run on Slurm', experiment: true, save: true, run: (uri) => runOnSlurm(slurm, uri!) },
     {
       id: 'tldr.cancelRun',
       run: async () => {

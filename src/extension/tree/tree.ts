@@ -6,11 +6,15 @@ import { experimentChildren, type StepStatus, type TreeNode, type LiveStatus } f
 import type { ExperimentState } from '../state/experimentState';
 import type { JobRunner } from '../jobs/jobRunner';
 import { RUN_FILES_SETTLE_MS, TREE_REFRESH_MS } from '../timing';
+import type { SlurmTracker } from '../state/slurmTracker';
 
 export const EXPERIMENT_GLOB = '**/*.tldr.json';
 const EXCLUDE_GLOB = '**/{node_modules,.git,.tldr}/**';
 
-export type ExperimentsNode = { kind: 'experiment'; file: string } | (TreeNode & { file: string });
+export type ExperimentsNode =
+  | { kind: 'experiment'; file: string }
+  | { kind: 'slurm'; file: string; id: string; label: string; description: string; tooltip: string; active: boolean; ok: boolean }
+  | (TreeNode & { file: string });
 
 const stepIcon: Record<StepStatus, vscode.ThemeIcon> = {
   pending: new vscode.ThemeIcon('circle-outline'),
@@ -48,6 +52,7 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentsNode>
   constructor(
     private readonly state: ExperimentState,
     private readonly jobs: JobRunner,
+    private readonly slurm: SlurmTracker,
   ) {
     const watcher = vscode.workspace.createFileSystemWatcher(EXPERIMENT_GLOB);
     const runWatcher = vscode.workspace.createFileSystemWatcher('**/.tldr/runs/*/run.json');
@@ -73,6 +78,7 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentsNode>
         if (c.what === 'runs') this.refreshSoon();
       }),
       jobs.onDidChangeJob(() => this.refreshSoon()),
+      slurm.onDidChange(() => this.refreshSoon()),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.refresh()),
       this.changed,
     );
@@ -113,7 +119,21 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentsNode>
       if (vscode.workspace.isTrusted) void this.state.refreshRuns(node.file);
       records = [];
     }
-    return experimentChildren(node.file, this.state.liveRun(node.file), records).map((n) => ({ ...n, file: node.file }));
+    // this window's Slurm submissions first, while they run and after
+    const submissions: ExperimentsNode[] = this.slurm.views(node.file).map(({ sub, view }) => ({
+      kind: 'slurm',
+      file: node.file,
+      id: `${node.file}#slurm:${sub.arrayJobId}`,
+      label: view.label,
+      description: view.description,
+      tooltip: view.tooltip,
+      active: view.active,
+      ok: view.outcome === undefined || view.outcome === 'succeeded',
+    }));
+    return [
+      ...submissions,
+      ...experimentChildren(node.file, this.state.liveRun(node.file), records).map((n) => ({ ...n, file: node.file })),
+    ];
   }
 
   getTreeItem(node: ExperimentsNode): vscode.TreeItem {
@@ -129,6 +149,19 @@ export class ExperimentsTree implements vscode.TreeDataProvider<ExperimentsNode>
       item.tooltip = node.file;
       item.contextValue = this.jobs.isRunning(node.file) ? 'tldr.experiment.running' : 'tldr.experiment';
       item.command = { command: 'vscode.openWith', title: 'Open', arguments: [uri, 'tldr.experimentEditor'] };
+      return item;
+    }
+    if (node.kind === 'slurm') {
+      const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
+      item.id = node.id;
+      item.description = node.description;
+      item.tooltip = node.tooltip;
+      item.iconPath = node.active
+        ? new vscode.ThemeIcon('sync~spin')
+        : node.ok
+          ? new vscode.ThemeIcon('server-process', new vscode.ThemeColor('testing.iconPassed'))
+          : new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'));
+      item.contextValue = node.active ? 'tldr.slurm.active' : 'tldr.slurm';
       return item;
     }
     const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
