@@ -9,8 +9,14 @@ import { runSetupChecks } from './setupChecks';
 import { listRuns as listRunFolders, readLastScores, readRun } from './runs/store';
 import { writeDemoExperiment } from './demo/experiment';
 import { loadClipTokenizer } from './clip/tokenizer';
+import { runDiscover, type DiscoverOptions } from './discover';
+import { readLatestDiscovery } from './runs/store';
+import type { Discovery } from '../protocol/discover';
+import { BUILTIN_CONCEPTS, BUILTIN_ORIGIN, candidateKey } from './text/candidates';
 
 export type { EngineOptions } from './options';
+export type { DiscoverOptions } from './discover';
+export { candidateKey };
 export { PACKAGE_VERSION } from './versions';
 export { metricsTable, selectionSummary } from './runs/report';
 
@@ -53,4 +59,22 @@ export async function createDemo(dir: string, opts: Pick<EngineOptions, 'onEvent
 export function tokenize(clipDir: string, texts: string[]): { text: string; ids: number[]; unknown: boolean }[] {
   const tok = loadClipTokenizer(path.join(clipDir, 'tokenizer.json'));
   return texts.map((text) => ({ text, ids: tok.encode(text), unknown: tok.hasUnknown(text) }));
+}
+
+/**
+ * Rank candidate keywords per class by the B2T score on val (misclassified vs correct images):
+ * what the classifier leans on. Written to `.tldr/discover/<id>.json`; needs class labels on val only.
+ */
+export async function discoverBiases(file: string, opts: DiscoverOptions = {}): Promise<{ path: string; discovery: Discovery }> {
+  return runDiscover(file, opts);
+}
+
+/** The newest discovery of this experiment (null when none). */
+export function lastDiscovery(file: string): { path: string; discovery: Discovery } | null {
+  return readLatestDiscovery(file);
+}
+
+/** The built-in candidate list and where it comes from. */
+export function builtinConcepts(): { origin: string; concepts: readonly string[] } {
+  return { origin: BUILTIN_ORIGIN, concepts: BUILTIN_CONCEPTS };
 }
