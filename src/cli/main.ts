@@ -8,6 +8,7 @@ import { tokenizeCommand } from './commands/tokenize';
 import { schemaCommand } from './commands/schema';
 import { demoCommand } from './commands/demo';
 import { wordsCommand } from './commands/words';
+import { discoverCommand } from './commands/discover';
 
 const USAGE = `tldr-debias ${PACKAGE_VERSION}: debias an image classifier's last layer with text (TLDR)
 
@@ -18,6 +19,7 @@ Commands:
   run EXP [--json]                        run TLDR on an experiment file (*.tldr.json)
   score EXP [--json]                      validation scores of every word
   words EXP [--generate] [...]            list words, or generate more with an LLM
+  discover EXP [--top K] [--json] [...]   rank keywords the classifier leans on (from its val errors)
   tokenize --clip DIR TEXT...             CLIP token ids of TEXT, as JSON
   schema                                  the experiment file's JSON Schema
 
@@ -32,6 +34,7 @@ const commands: Record<string, (argv: string[], io: CliIo) => Promise<number>> =
   schema: schemaCommand,
   demo: demoCommand,
   words: wordsCommand,
+  discover: discoverCommand,
 };
 
 export async function main(argv: string[], io: CliIo): Promise<number> {

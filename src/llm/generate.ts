@@ -14,8 +14,11 @@ import {
   wordListJsonSchema,
   WORD_LIST_SCHEMA_NAME,
   DEFAULT_WORD_COUNT,
+  buildConceptPrompt,
+  DEFAULT_CONCEPT_COUNT,
   type AnswerFormat,
   type ListRef,
+  type Prompt,
 } from './prompts';
 import { extractWords, normalizeWord, wordKey } from './parse';
 
@@ -220,14 +223,7 @@ function makeClient(baseURL: string, query: Record<string, string>, apiKey: stri
   });
 }
 
-function requestBody(
-  task: Task,
-  list: ListRef,
-  count: number,
-  opts: GenerateOptions,
-  format: AnswerFormat,
-): ChatCompletionCreateParamsNonStreaming {
-  const p = buildPrompt(task, list, count, format);
+function requestBody(p: Prompt, opts: LlmClientSettings, format: AnswerFormat): ChatCompletionCreateParamsNonStreaming {
   const body: ChatCompletionCreateParamsNonStreaming = {
     model: opts.model,
     messages: [
@@ -265,12 +261,24 @@ async function requestWords(
   state: { format: AnswerFormat },
   log: (m: string) => void,
 ): Promise<string[]> {
+  return requestList(client, (format) => buildPrompt(task, list, count, format), `${list.kind} / ${list.name}`, opts, state, log);
+}
+
+/** One chat request for a list of strings, with the response-format fallback and retries. */
+async function requestList(
+  client: OpenAI,
+  prompt: (format: AnswerFormat) => Prompt,
+  label: string,
+  opts: GenerateOptions,
+  state: { format: AnswerFormat },
+  log: (m: string) => void,
+): Promise<string[]> {
   for (;;) {
     const format = state.format;
     let completion: OpenAI.Chat.Completions.ChatCompletion;
     try {
       completion = await withRetries(
-        () => client.chat.completions.create(requestBody(task, list, count, opts, format), { signal: opts.signal }),
+        () => client.chat.completions.create(requestBody(prompt(format), opts, format), { signal: opts.signal }),
         opts,
         log,
       );
@@ -297,8 +305,7 @@ async function requestWords(
         `The model's answer could not be read as a word list (${why}). Try again, or another model (${SETTING_HINTS.model}).`,
       );
     }
-    if (choice?.finish_reason === 'length')
-      log(`${list.kind} / ${list.name}: the answer was cut off at the token limit; kept the complete words`);
+    if (choice?.finish_reason === 'length') log(`${label}: the answer was cut off at the token limit; kept the complete words`);
     return words;
   }
 }
@@ -450,4 +457,55 @@ export function groupAddedWords(result: GenerateResult): GeneratedWords {
   };
   for (const a of result.added) (out[a.kind][a.name] ??= []).push(a.text);
   return out;
+}
+
+/** Concepts an LLM proposes as possible biases of each class (see prompts.ts, buildConceptPrompt). */
+export interface ConceptResult {
+  /** per class, cleaned and de-duplicated within the class */
+  concepts: Record<string, string[]>;
+  errors: string[];
+}
+
+export async function generateConcepts(classes: readonly string[], opts: GenerateOptions): Promise<ConceptResult> {
+  throwIfAborted(opts.signal);
+  const apiKey = opts.apiKey?.trim();
+  if (!apiKey) throw new LlmError('missing-key', missingKeyMessage(), true);
+  const count = opts.count ?? DEFAULT_CONCEPT_COUNT;
+  const { baseURL, query } = parseBaseUrl(opts.baseURL);
+  const client = makeClient(baseURL, query, apiKey, opts);
+  const redact = (s: string) => (apiKey.length >= 4 ? s.split(apiKey).join('***') : s);
+  const log = (m: string) => opts.onLog?.(redact(m));
+  const state = { format: 'json_schema' as AnswerFormat };
+  const concepts: Record<string, string[]> = {};
+  const errors: string[] = [];
+  for (let i = 0; i < classes.length; i++) {
+    const cls = classes[i]!;
+    try {
+      log(`concepts / ${cls}: asking ${opts.model} at ${baseURL} for ${count} concepts`);
+      const raw = await requestList(
+        client,
+        (format) => buildConceptPrompt(classes, cls, count, format),
+        `concepts / ${cls}`,
+        opts,
+        state,
+        log,
+      );
+      const seen = new Set<string>();
+      const out: string[] = [];
+      for (const r of raw) {
+        const text = normalizeWord(r, true);
+        if (!text || text.length > MAX_WORD_CHARS || text.split(' ').length > MAX_WORD_TOKENS || seen.has(wordKey(text))) continue;
+        seen.add(wordKey(text));
+        out.push(text);
+      }
+      concepts[cls] = out;
+    } catch (err) {
+      if (isAbortError(err) || opts.signal?.aborted) throw abortError();
+      const e = err instanceof LlmError ? err : toLlmError(err, baseURL, opts);
+      errors.push(`concepts / ${cls}: ${redact(e.message)}`);
+      if (e.fatal) break;
+    }
+  }
+  throwIfAborted(opts.signal);
+  return { concepts, errors };
 }
