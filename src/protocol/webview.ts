@@ -35,6 +35,14 @@ export const SETUP_FIELD_IDS = ['clip', 'classifier', 'train', 'val', 'test', 'c
 export const setupFieldIdSchema = z.enum(SETUP_FIELD_IDS);
 export type SetupFieldId = z.infer<typeof setupFieldIdSchema>;
 
+/** A grouping of discovered keywords into values of one spurious attribute, as the Discover tab sends it. */
+export const groupingSchema = z
+  .object({
+    name: z.string().trim().max(200),
+    values: z.array(z.object({ name: z.string().trim().max(200), words: z.array(wordTextSchema).max(1000) }).strict()).max(50),
+  })
+  .strict();
+
 const scope = { list: wordListKindSchema.optional(), group: z.string().min(1).optional() };
 
 export const webviewToHostSchema = z.discriminatedUnion('type', [
@@ -49,6 +57,8 @@ export const webviewToHostSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('startRun') }).strict(),
   z.object({ type: z.literal('openArtifact'), what: z.enum(['report', 'model']), runId: z.string().min(1) }).strict(),
   z.object({ type: z.literal('log'), level: z.enum(['info', 'warn', 'error']), message: z.string().max(10_000) }).strict(),
+  z.object({ type: z.literal('discover'), words: z.array(wordTextSchema).max(1000) }).strict(),
+  z.object({ type: z.literal('applyGrouping'), grouping: groupingSchema }).strict(),
 ]);
 export type WebviewToHost = z.infer<typeof webviewToHostSchema>;
 
@@ -129,8 +139,38 @@ export const resultViewSchema = z.object({
 });
 export type ResultView = z.infer<typeof resultViewSchema>;
 
+/** The Discover tab's view of a discovery: the top keywords per class, thumbnails as webview URIs. */
+export const discoveryViewSchema = z.object({
+  createdAt: z.string(),
+  seconds: z.number(),
+  level: z.number(),
+  scored: z.number().int(),
+  skipped: z.number().int(),
+  sources: z.record(z.string(), z.number().int()),
+  warnings: z.array(z.string()),
+  classes: z.array(
+    z.object({
+      class: z.string(),
+      correct: z.number().int(),
+      misclassified: z.number().int(),
+      note: z.string().optional(),
+      keywords: z.array(
+        z.object({
+          keyword: z.string(),
+          sources: z.array(z.string()),
+          score: z.number(),
+          ci: z.tuple([z.number(), z.number()]),
+          misclassifiedImages: z.array(z.object({ src: z.string(), name: z.string(), predicted: z.string() })),
+          correctImages: z.array(z.object({ src: z.string(), name: z.string(), predicted: z.string() })),
+        }),
+      ),
+    }),
+  ),
+});
+export type DiscoveryView = z.infer<typeof discoveryViewSchema>;
+
 export const jobViewSchema = z.object({
-  kind: z.enum(['score', 'run', 'generate', 'demo']),
+  kind: z.enum(['score', 'run', 'generate', 'demo', 'discover']),
   label: z.string(),
   /** 0..100 over the whole job; undefined when unknown */
   percent: z.number().min(0).max(100).optional(),
@@ -147,6 +187,7 @@ export const hostToWebviewSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('setup'), checks: z.array(setupCheckSchema).nullable(), error: z.string().optional() }),
   z.object({ type: z.literal('results'), result: resultViewSchema.nullable() }),
   z.object({ type: z.literal('notice'), level: z.enum(['info', 'warn', 'error']), message: z.string() }),
+  z.object({ type: z.literal('discovery'), discovery: discoveryViewSchema.nullable() }),
 ]);
 export type HostToWebview = z.infer<typeof hostToWebviewSchema>;
 

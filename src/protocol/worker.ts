@@ -4,6 +4,7 @@
 // CancellationToken aborts the job in the worker.
 import { ProgressType, RequestType } from 'vscode-jsonrpc';
 import type { EngineEvent, RunRecord, RunSummary, SetupCheck, WordListKind, WordScores } from './events';
+import type { Discovery } from './discover';
 
 export interface EngineSettings {
   /** absolute folder for the embedding cache; undefined = the engine default (.tldr/cache beside the experiment) */
@@ -57,6 +58,19 @@ export interface GeneratedWords {
   errors: string[];
 }
 
+export interface DiscoverParams extends FileParams, JobParams {
+  /** the user's own candidate keywords */
+  words: string[];
+  /** ask this LLM for candidates too (absent: no LLM) */
+  llm?: LlmSettings;
+}
+
+/** A discovery and the file it was kept in (`.tldr/discover/<id>.json`). */
+export interface DiscoveryResult {
+  path: string;
+  discovery: Discovery;
+}
+
 /** The full summary of a past run, read from its folder; null when the folder holds none. */
 export interface RunDetails {
   summary: RunSummary | null;
@@ -83,3 +97,5 @@ export const checkSetupRequest = new RequestType<FileParams, SetupCheck[], void>
 export const listRunsRequest = new RequestType<FileParams, RunRecord[], void>('listRuns');
 export const runDetailsRequest = new RequestType<RunDirParams, RunDetails, void>('runDetails');
 export const lastScoresRequest = new RequestType<FileParams, WordScores | null, void>('lastScores');
+export const discoverRequest = new RequestType<DiscoverParams, DiscoveryResult, void>('discover');
+export const lastDiscoveryRequest = new RequestType<FileParams, DiscoveryResult | null, void>('lastDiscovery');
