@@ -96,11 +96,9 @@ export class EditorSession {
     // thumbnails load from the val images' folder only: it becomes the webview's second resource root
     const root = imagesRoot(found.discovery);
     const roots = this.panel.webview.options.localResourceRoots ?? [];
-    if (root && !roots.some((r) => r.fsPath === root || isInside(root, r.fsPath))) {
-      // changing the roots reloads the webview, which asks for everything again ('ready')
+    if (root && !roots.some((r) => r.fsPath === root || isInside(root, r.fsPath)))
+      // a webview that reloads for new roots asks for everything again ('ready'); one that does not gets the view below
       this.panel.webview.options = { enableScripts: true, localResourceRoots: [this.media, vscode.Uri.file(root)] };
-      return;
-    }
     const web = this.panel.webview;
     this.post({ type: 'discovery', discovery: discoveryView(found.discovery, (f) => web.asWebviewUri(vscode.Uri.file(f)).toString()) });
   }
