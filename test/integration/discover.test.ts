@@ -110,6 +110,17 @@ test('birds world: the scenes of the other spurious value fill at least 4 of the
     );
 });
 
+test('a merged keyword is scored with the first spelling the tokenizer knows', async () => {
+  const { discovery: d } = await discoverBiases(exp, { words: ['Oceans', 'zzzunknown'], llmWords: ['ocean'], builtin: false });
+  assert.deepEqual(
+    d.classes[0].keywords.map((k) => [k.keyword, k.sources]),
+    [['Oceans', ['user', 'llm']]],
+  );
+  assert.deepEqual(d.skipped, [{ keyword: 'zzzunknown', reason: "unknown to the CLIP model's tokenizer" }]);
+  const ocean = discovery.classes[0].keywords.find((k) => k.keyword === 'ocean')!;
+  assert.equal(d.classes[0].keywords[0].score, ocean.score);
+});
+
 test('CLI: ranked table, --json with a final result, user words merged with the built-in list', () => {
   const r = run(['discover', exp, '--words', 'Oceans,zzzunknown', '--top', '3']);
   assert.equal(r.code, 0, r.stderr);

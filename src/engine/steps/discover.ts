@@ -107,8 +107,11 @@ export async function discoverStep(ctx: StepContext, candidates: Candidate[], se
         const skipped: Result['skipped'] = [];
         const scored: { c: Candidate; word: string }[] = [];
         for (const c of candidates) {
-          const word = normalizeWord(c.keyword, exp.task.lowercaseWords);
-          if (clip.model.tokenizer.hasUnknown(word)) skipped.push({ keyword: c.keyword, reason: "unknown to the CLIP model's tokenizer" });
+          // the first spelling the tokenizer knows ("Oceans" may be unknown where "ocean" is not)
+          const word = (c.variants ?? [c.keyword])
+            .map((v) => normalizeWord(v, exp.task.lowercaseWords))
+            .find((w) => !clip.model.tokenizer.hasUnknown(w));
+          if (word === undefined) skipped.push({ keyword: c.keyword, reason: "unknown to the CLIP model's tokenizer" });
           else scored.push({ c, word });
         }
         if (scored.length === 0)

@@ -10,6 +10,8 @@ export const BUILTIN_ORIGIN: string = concepts.origin;
 export interface Candidate {
   keyword: string;
   sources: CandidateSource[];
+  /** every distinct spelling merged into this keyword, `keyword` first (a tokenizer may know only some) */
+  variants: string[];
 }
 
 function singular(word: string): string {
@@ -43,8 +45,11 @@ export function mergeCandidates(lists: { source: CandidateSource; words: readonl
       if (!text) continue;
       const key = candidateKey(text);
       const have = byKey.get(key);
-      if (!have) byKey.set(key, { keyword: text, sources: [source] });
-      else if (!have.sources.includes(source)) have.sources.push(source);
+      if (!have) byKey.set(key, { keyword: text, sources: [source], variants: [text] });
+      else {
+        if (!have.sources.includes(source)) have.sources.push(source);
+        if (!have.variants.includes(text)) have.variants.push(text);
+      }
     }
   }
   return [...byKey.values()];

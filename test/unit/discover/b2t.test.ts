@@ -75,11 +75,11 @@ test('candidates: merged up to case, spaces and plurals, first spelling kept, ev
     { source: 'user', words: ['Ocean', 'bamboo'] },
   ]);
   assert.deepEqual(merged, [
-    { keyword: 'Ocean', sources: ['user', 'builtin'] },
-    { keyword: 'bamboo', sources: ['user'] },
-    { keyword: 'Forests', sources: ['llm', 'builtin'] },
-    { keyword: 'sand dunes', sources: ['llm'] },
-    { keyword: 'grass', sources: ['builtin'] },
+    { keyword: 'Ocean', sources: ['user', 'builtin'], variants: ['Ocean', 'ocean'] },
+    { keyword: 'bamboo', sources: ['user'], variants: ['bamboo'] },
+    { keyword: 'Forests', sources: ['llm', 'builtin'], variants: ['Forests', 'forest'] },
+    { keyword: 'sand dunes', sources: ['llm'], variants: ['sand dunes'] },
+    { keyword: 'grass', sources: ['builtin'], variants: ['grass'] },
   ]);
   assert.ok(BUILTIN_CONCEPTS.length >= 300, 'a few hundred built-in concepts');
   assert.equal(new Set(BUILTIN_CONCEPTS.map(candidateKey)).size, BUILTIN_CONCEPTS.length, 'no duplicates in the built-in list');
