@@ -74,6 +74,7 @@ export function formatDiscovery(d: Discovery, top: number): string {
       lines.push(`  ${String(i + 1).padStart(4)}  ${f(k.score)}  ${ci.padEnd(19)}  ${k.keyword} (${k.sources.join(', ')})`);
     });
   }
+  for (const w of d.warnings) lines.push(`\nwarning: ${w}`);
   const scored = d.classes[0]?.keywords.length ?? 0;
   lines.push(
     `\n${scored} keywords scored${d.skipped.length ? `, ${d.skipped.length} skipped (unknown to the CLIP tokenizer)` : ''}; ` +

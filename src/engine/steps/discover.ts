@@ -26,6 +26,9 @@ export interface DiscoverSettings {
   gallery: number;
 }
 
+/** fewer misclassified images than this in a class: its ranking gets a warning */
+const FEW_ERRORS = 10;
+
 export const DEFAULT_DISCOVER_SETTINGS: DiscoverSettings = { resamples: 1000, level: 0.95, gallery: 8 };
 
 type Result = Omit<Discovery, 'id' | 'experiment' | 'createdAt' | 'seconds'>;
@@ -168,6 +171,11 @@ export async function discoverStep(ctx: StepContext, candidates: Candidate[], se
           keywords.sort((a, b) => b.score - a.score || a.keyword.localeCompare(b.keyword));
           return { ...base, keywords };
         });
+        for (const c of classes)
+          if (c.misclassified > 0 && c.misclassified < FEW_ERRORS)
+            warnings.push(
+              `${c.class}: only ${c.misclassified} misclassified val image${c.misclassified === 1 ? '' : 's'}; its ranking rests on ${c.misclassified === 1 ? 'that image' : 'those images'} and its intervals understate the noise. Look at the images, or use a larger val split.`,
+            );
         if (classes.every((c) => c.misclassified === 0))
           throw new InputError(
             `The classifier makes no errors on the ${n} val images, so there is nothing to explain: discover ranks keywords by how much more they match the misclassified images. Use a larger or harder val split.`,
