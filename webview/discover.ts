@@ -19,6 +19,8 @@ export interface DiscoverTab {
   setBusy(busy: boolean, trusted: boolean): void;
 }
 
+/** rows shown per class until "Show all" */
+const SHOWN = 15;
 const f4 = (v: number) => (v >= 0 ? '+' : '') + v.toFixed(4);
 const splitWords = (s: string) =>
   s
@@ -35,6 +37,8 @@ export function createDiscoverTab(send: (m: WebviewToHost) => void): DiscoverTab
   let userWords = '';
   let selected: { cls: number; keyword: string } | null = null;
   const checked = new Set<string>();
+  /** classes whose whole list is shown (the first SHOWN rows otherwise) */
+  const expanded = new Set<number>();
   let groupName = '';
   let values: GroupValue[] = [];
   let groupingTouched = false;
@@ -98,7 +102,8 @@ export function createDiscoverTab(send: (m: WebviewToHost) => void): DiscoverTab
     );
     if (c.note || c.keywords.length === 0)
       return h('section', { testid: 'discover-class' }, head, h('p', { class: 'muted' }, c.note ?? 'Nothing ranked.'));
-    const rows = c.keywords.map((k, rank) => {
+    const shown = expanded.has(ci) ? c.keywords : c.keywords.slice(0, SHOWN);
+    const rows = shown.map((k, rank) => {
       const isSel = selected?.cls === ci && selected.keyword === k.keyword;
       const box = h('vscode-checkbox', {
         testid: 'discover-check',
@@ -158,6 +163,19 @@ export function createDiscoverTab(send: (m: WebviewToHost) => void): DiscoverTab
         ),
         h('tbody', {}, ...rows),
       ),
+      c.keywords.length > SHOWN
+        ? button(expanded.has(ci) ? `Show the top ${SHOWN}` : `Show all ${c.keywords.length}`, {
+            testid: 'discover-more',
+            secondary: true,
+            on: {
+              click: () => {
+                if (expanded.has(ci)) expanded.delete(ci);
+                else expanded.add(ci);
+                render();
+              },
+            },
+          })
+        : null,
     );
   }
 

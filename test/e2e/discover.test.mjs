@@ -65,6 +65,7 @@ test('Discover tab: ranked keywords, thumbnails, and a grouping written into the
       .locator('[data-testid=gallery-misclassified] img')
       .evaluateAll((imgs) => imgs.map((i) => i.getAttribute('title')));
     for (const s of titles) assert.match(s, /predicted waterbird$/, 'misclassified landbirds were predicted waterbird');
+    await gallery.scrollIntoViewIfNeeded();
     await calm(page);
     await screenshot(page, 'discover-gallery');
 
@@ -121,6 +122,11 @@ test('Discover tab: ranked keywords, thumbnails, and a grouping written into the
     const targets = before.slice(before.indexOf('"targets"'), before.indexOf('"spurious": {', before.indexOf('"words"')));
     assert.ok(after.includes(targets), 'class words unchanged');
     assert.equal(after.slice(0, after.indexOf('"name": "scene"')), before.slice(0, before.indexOf('"name": "place"')));
+    // the Words tab shows the new attribute and its words
+    await frame.locator('[data-testid=tab-words]').click();
+    const waterTable = frame.locator('[data-testid=word-table][data-list=spurious][data-group=water]');
+    await waterTable.locator(`[data-testid=word-row][data-word="${water[1]}"]`).waitFor({ timeout: 10_000 });
+    await waterTable.scrollIntoViewIfNeeded();
     await calm(page);
     await screenshot(page, 'discover-written');
   }),
