@@ -3,10 +3,12 @@
 // lists; the caller decides whether to write. One request per list, so a failure in one
 // list keeps what the others got.
 import OpenAI from 'openai';
+import { z } from 'zod';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { Task, WordEntry, WordLists } from '../experiment';
 import type { WordListKind } from '../protocol/events';
 import type { GeneratedWords } from '../protocol/worker';
+import type { SpuriousGrouping } from '../protocol/discover';
 import { abortError, isAbortError, throwIfAborted } from '../shared/errors';
 import {
   buildPrompt,
@@ -15,6 +17,7 @@ import {
   WORD_LIST_SCHEMA_NAME,
   DEFAULT_WORD_COUNT,
   buildConceptPrompt,
+  buildGroupingPrompt,
   DEFAULT_CONCEPT_COUNT,
   type AnswerFormat,
   type ListRef,
@@ -508,4 +511,59 @@ export async function generateConcepts(classes: readonly string[], opts: Generat
   }
   throwIfAborted(opts.signal);
   return { concepts, errors };
+}
+
+const groupingAnswer = z.object({
+  name: z.string().trim().min(1).max(60),
+  values: z.array(z.object({ name: z.string().trim().min(1).max(60), words: z.array(z.string()) })).min(2),
+});
+
+/**
+ * Asks the LLM to group ranked keywords into values of one spurious attribute. The answer is
+ * parsed strictly: JSON of the asked shape, only keywords that were offered (matched up to case),
+ * values that keep at least one keyword; anything else is an LlmError ('unparseable').
+ */
+export async function proposeGrouping(
+  classes: readonly string[],
+  ranked: Record<string, readonly string[]>,
+  opts: LlmClientSettings & Pick<GenerateOptions, 'signal' | 'onLog' | 'retryBaseDelayMs' | 'retryMaxDelayMs'>,
+): Promise<SpuriousGrouping> {
+  throwIfAborted(opts.signal);
+  const apiKey = opts.apiKey?.trim();
+  if (!apiKey) throw new LlmError('missing-key', missingKeyMessage(), true);
+  const { baseURL, query } = parseBaseUrl(opts.baseURL);
+  const client = makeClient(baseURL, query, apiKey, opts);
+  const log = (m: string) => opts.onLog?.(apiKey.length >= 4 ? m.split(apiKey).join('***') : m);
+  const body = requestBody(buildGroupingPrompt(classes, ranked), opts, 'text');
+  let content = '';
+  try {
+    const completion = await withRetries(() => client.chat.completions.create(body, { signal: opts.signal }), opts, log);
+    content = completion.choices?.[0]?.message?.content ?? '';
+  } catch (err) {
+    if (isAbortError(err) || opts.signal?.aborted) throw abortError();
+    throw err instanceof LlmError ? err : toLlmError(err, baseURL, opts);
+  }
+  const offered = new Map(
+    Object.values(ranked)
+      .flat()
+      .map((w) => [wordKey(w), w] as const),
+  );
+  let json: unknown;
+  try {
+    json = JSON.parse((/```(?:json)?\s*([\s\S]*?)```/i.exec(content)?.[1] ?? content).trim());
+  } catch {
+    json = undefined;
+  }
+  const parsed = groupingAnswer.safeParse(json);
+  const values = parsed.success
+    ? parsed.data.values
+        .map((v) => ({ name: v.name, words: [...new Set(v.words.map((w) => offered.get(wordKey(w))).filter((w): w is string => !!w))] }))
+        .filter((v) => v.words.length > 0)
+    : [];
+  if (!parsed.success || values.length < 2)
+    throw new LlmError(
+      'unparseable',
+      `The model's grouping could not be used (answer began: ${JSON.stringify(content.slice(0, 160))}). Group the keywords yourself, or try another model (${SETTING_HINTS.model}).`,
+    );
+  return { name: parsed.data.name, values };
 }

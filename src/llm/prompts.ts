@@ -123,3 +123,23 @@ export function buildConceptPrompt(classes: readonly string[], cls: string, coun
     (others.length ? ` Do not name ${quote(cls)} itself or ${orList(others)}.` : ` Do not name ${quote(cls)} itself.`);
   return { system: CONCEPT_SYSTEM, user: `${ask}\n${formatInstruction(format, count)}` };
 }
+
+/**
+ * For `discover --propose`: group the keywords ranked for each class's errors into values of one
+ * spurious attribute. Only the given keywords may be used; the user edits the proposal.
+ */
+export function buildGroupingPrompt(classes: readonly string[], ranked: Record<string, readonly string[]>): Prompt {
+  const lists = Object.entries(ranked)
+    .map(([c, ws]) => `- errors on ${quote(c)}: ${ws.map(quote).join(', ')}`)
+    .join('\n');
+  return {
+    system:
+      'You help debias an image classifier. You group keywords into the values of ONE attribute that is not the class ' +
+      '(e.g. background: land, water). You answer only with JSON.',
+    user:
+      `An image classifier tells apart ${orList(classes)}. These keywords match its misclassified images more than its correct ones:\n${lists}\n` +
+      `Propose ONE attribute (short name, e.g. "background") and two or more of its values (short names). Put each keyword that names ` +
+      `a value of that attribute under that value; leave out keywords that do not fit. Use only the keywords above, spelled as given.\n` +
+      `Answer only with a JSON object {"name": "...", "values": [{"name": "...", "words": ["...", "..."]}]}.`,
+  };
+}

@@ -6,7 +6,8 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { startFakeOpenAiServer, chatReply, userPrompt } from '../helpers/fakeOpenAiServer';
 import { generateWorld } from '../../src/engine/demo/generator';
 import { parseWorldSpec } from '../../src/engine/demo/spec';
 import { demoExperiment, installDemoModels, DEMO_FILE } from '../../src/engine/demo/experiment';
@@ -196,4 +197,37 @@ test('CLI: bad input, each with a clear message and exit 2', () => {
   assert.match(r.stderr, /No candidate keywords/);
   r = run(['discover', exp, '--top', 'x']);
   assert.equal(r.code, 2);
+});
+
+test("CLI: --propose asks the LLM to group the last discovery's keywords and prints an --apply line; nothing is written", async () => {
+  const server = await startFakeOpenAiServer();
+  try {
+    server.queue(
+      chatReply(
+        JSON.stringify({
+          name: 'background',
+          values: [
+            { name: 'water', words: ['water', 'swamp'] },
+            { name: 'land', words: ['bamboo', 'forest'] },
+          ],
+        }),
+      ),
+    );
+    const before = fs.readFileSync(exp, 'utf8');
+    const child = spawn(process.execPath, [cli, 'discover', exp, '--propose', '--top', '5', '--base-url', server.url], {
+      env: { ...process.env, OPENAI_API_KEY: 'local' },
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, err);
+    assert.match(out, /Proposed attribute "background":\n {2}water: water, swamp\n {2}land: bamboo, forest/);
+    assert.match(out, /--apply --attribute 'background' --value 'water=water,swamp' --value 'land=bamboo,forest'/);
+    assert.match(userPrompt(server.requests[0]!), /errors on "landbird": "water", "swamp", "marsh", /);
+    assert.equal(fs.readFileSync(exp, 'utf8'), before);
+  } finally {
+    await server.close();
+  }
 });

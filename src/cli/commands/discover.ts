@@ -3,14 +3,15 @@
 // `--apply` writes a grouping of keywords into the experiment as the spurious attribute.
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { discoverBiases } from '../../engine/api';
+import { discoverBiases, lastDiscovery } from '../../engine/api';
 import { applySpuriousGrouping, loadExperiment, writeExperimentText } from '../../experiment';
 import type { Discovery } from '../../protocol/discover';
-import { generateConcepts, LlmError } from '../../llm/generate';
+import { generateConcepts, LlmError, proposeGrouping } from '../../llm/generate';
 import { resolveCliLlmSettings, ConfigError } from '../../llm/config';
 import { EXIT, UsageError, eventPrinter, type CliIo } from '../io';
 
 export const DISCOVER_USAGE = `Usage: tldr-debias discover EXP [options]
+       tldr-debias discover EXP --propose [--top K]
        tldr-debias discover EXP --apply --attribute NAME --value V1=w1,w2 --value V2=w3,w4
 
 Ranks candidate keywords per class by how much more CLIP matches them to the val images the
@@ -27,6 +28,10 @@ of common visual concepts.
   --json              one JSON event per line on stdout, then {"type":"discovery",...}
   --base-url URL, --model M, --timeout S   the LLM endpoint (as for 'words --generate')
 
+--propose asks the LLM to group the last discovery's top K keywords per class (those whose
+interval is above 0) into values of one attribute, and prints the grouping as an --apply
+command line to edit and run; nothing is written.
+
 --apply writes the grouping into EXP as a minimal edit: task.spurious (NAME and the values),
 one anchor prompt per value, and each value's keywords as its spurious words; nothing else in
 the file changes. Then run 'tldr-debias run EXP' as usual.
@@ -42,6 +47,7 @@ const options = {
   seed: { type: 'string' },
   json: { type: 'boolean' },
   apply: { type: 'boolean' },
+  propose: { type: 'boolean' },
   attribute: { type: 'string' },
   value: { type: 'string', multiple: true },
   'base-url': { type: 'string' },
@@ -122,6 +128,53 @@ export async function discoverCommand(argv: string[], io: CliIo): Promise<number
 
   const top = v.top === undefined ? 10 : Number(v.top);
   if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top must be a positive integer, got ${JSON.stringify(v.top)}.`);
+
+  if (v.propose) {
+    const last = lastDiscovery(file);
+    if (!last) throw new UsageError(`No discovery of ${file} yet: run 'tldr-debias discover ${args.positionals[0]}' first.`);
+    let settings;
+    try {
+      settings = resolveCliLlmSettings({ baseUrl: v['base-url'], model: v.model, timeout: v.timeout }, io.env);
+    } catch (e) {
+      if (e instanceof ConfigError) throw new UsageError(e.message);
+      throw e;
+    }
+    const ranked = Object.fromEntries(
+      last.discovery.classes.map((c) => [
+        c.class,
+        c.keywords
+          .filter((k) => k.ci[0] > 0)
+          .slice(0, top)
+          .map((k) => k.keyword),
+      ]),
+    );
+    let grouping;
+    try {
+      grouping = await proposeGrouping(
+        last.discovery.classes.map((c) => c.class),
+        ranked,
+        { ...settings, signal: io.signal, retryBaseDelayMs: io.retryBaseDelayMs },
+      );
+    } catch (e) {
+      if (!(e instanceof LlmError)) throw e;
+      io.stderr(`error: ${e.message}\n`);
+      return e.code === 'missing-key' ? EXIT.usage : EXIT.failed;
+    }
+    const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    const cmd = [
+      'tldr-debias discover',
+      q(args.positionals[0]!),
+      '--apply --attribute',
+      q(grouping.name),
+      ...grouping.values.map((g) => `--value ${q(`${g.name}=${g.words.join(',')}`)}`),
+    ].join(' ');
+    if (v.json) io.stdout(JSON.stringify({ type: 'grouping', grouping, apply: cmd }) + '\n');
+    else
+      io.stdout(
+        `Proposed attribute "${grouping.name}":\n${grouping.values.map((g) => `  ${g.name}: ${g.words.join(', ')}`).join('\n')}\n\nEdit and run:\n  ${cmd}\n`,
+      );
+    return EXIT.ok;
+  }
   const seed = v.seed === undefined ? undefined : Number(v.seed);
   if (seed !== undefined && !Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got ${JSON.stringify(v.seed)}.`);
   const note = (m: string) =>

@@ -3,7 +3,7 @@
 // prose answer still read, and a failing class reported while the others keep their concepts.
 import { test, after } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { generateConcepts, LlmError } from '../../../src/llm/generate';
+import { generateConcepts, LlmError, proposeGrouping } from '../../../src/llm/generate';
 import { buildConceptPrompt } from '../../../src/llm/prompts';
 import {
   startFakeOpenAiServer,
@@ -55,5 +55,40 @@ test('a failing class is reported, the other keeps its concepts; no key is refus
   await assert.rejects(
     generateConcepts(['a', 'b'], { baseURL: s.url, model: 'm' }),
     (e: Error) => e instanceof LlmError && /No API key/.test(e.message),
+  );
+});
+
+test('a proposed grouping keeps only offered keywords (matched up to case) and values with some; a bad answer is refused', async () => {
+  const s = await startFakeOpenAiServer();
+  servers.push(s);
+  const ranked = { landbird: ['water', 'swamp', 'duck'], waterbird: ['bamboo', 'forest'] };
+  s.queue(
+    chatReply(
+      '```json\n' +
+        JSON.stringify({
+          name: 'background',
+          values: [
+            { name: 'water', words: ['Water', 'swamp', 'invented'] },
+            { name: 'land', words: ['bamboo', 'forest'] },
+            { name: 'animal', words: ['cat'] },
+          ],
+        }) +
+        '\n```',
+    ),
+    chatReply('I would group them by background.'),
+  );
+  const opts = { baseURL: s.url, apiKey: 'k', model: 'm', retryBaseDelayMs: 5 };
+  const g = await proposeGrouping(['landbird', 'waterbird'], ranked, opts);
+  assert.deepEqual(g, {
+    name: 'background',
+    values: [
+      { name: 'water', words: ['water', 'swamp'] },
+      { name: 'land', words: ['bamboo', 'forest'] },
+    ],
+  });
+  assert.match(userPrompt(s.requests[0]!), /errors on "landbird": "water", "swamp", "duck"/);
+  await assert.rejects(
+    proposeGrouping(['landbird', 'waterbird'], ranked, opts),
+    (e: Error) => e instanceof LlmError && /could not be used/.test(e.message),
   );
 });
