@@ -535,7 +535,7 @@ export async function proposeGrouping(
   const client = makeClient(baseURL, query, apiKey, opts);
   const log = (m: string) => opts.onLog?.(apiKey.length >= 4 ? m.split(apiKey).join('***') : m);
   const body = requestBody(buildGroupingPrompt(classes, ranked), opts, 'text');
-  let content = '';
+  let content: string;
   try {
     const completion = await withRetries(() => client.chat.completions.create(body, { signal: opts.signal }), opts, log);
     content = completion.choices?.[0]?.message?.content ?? '';
