@@ -1,4 +1,4 @@
-// The experiment editor's webview: Words, Setup and Results tabs. It holds no document of
+// The experiment editor's webview: Words, Setup, Results and Discover tabs. It holds no document of
 // its own: the host sends the state derived from the JSON text, and every change goes back
 // as a message that the host turns into an edit of the document.
 import '@vscode-elements/elements/dist/vscode-tabs/index.js';
@@ -23,6 +23,7 @@ import type { HeadMetrics as HeadMetricsView, SetupCheck, WordListKind, WordScor
 import { button, h, replaceChildren, svg } from './dom';
 import { margin, orderRows, pct, type SortMode } from './format';
 import { scoreIndex } from '../src/protocol/wordScores';
+import { createDiscoverTab } from './discover';
 
 interface VsCodeApi {
   postMessage(msg: WebviewToHost): void;
@@ -71,6 +72,7 @@ const wordsPanel = h('div', { class: 'panel-body' });
 const setupPanel = h('div', { class: 'panel-body' });
 const resultsPanel = h('div', { class: 'panel-body' });
 const title = h('h1', { class: 'title' });
+const discoverTab = createDiscoverTab((m) => send(m));
 
 const tabs = h(
   'vscode-tabs',
@@ -81,6 +83,8 @@ const tabs = h(
   h('vscode-tab-panel', {}, setupPanel),
   h('vscode-tab-header', { testid: 'tab-results', attrs: { slot: 'header' } }, 'Results'),
   h('vscode-tab-panel', {}, resultsPanel),
+  h('vscode-tab-header', { testid: 'tab-discover', attrs: { slot: 'header' } }, 'Discover'),
+  h('vscode-tab-panel', {}, discoverTab.panel),
 );
 tabs.addEventListener('vsc-tabs-select', (e) => {
   ui.tab = (e as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex;
@@ -116,6 +120,7 @@ function receive(m: HostToWebview): void {
       renderTitle();
       renderWords();
       renderSetup();
+      discoverTab.setDocument(m.doc.ok ? m.doc.spuriousName : '', m.doc.ok ? m.doc.spuriousValues : [], m.doc.ok);
       if (!restoredScroll) {
         restoredScroll = true;
         requestAnimationFrame(() => window.scrollTo(0, ui.scrollY));
@@ -125,6 +130,7 @@ function receive(m: HostToWebview): void {
       trusted = m.trusted;
       renderTrust();
       renderWords();
+      discoverTab.setBusy(job !== null, trusted);
       return;
     case 'scores':
       scores = m.scores;
@@ -136,6 +142,7 @@ function receive(m: HostToWebview): void {
       job = m.job;
       renderJob();
       renderWordsToolbarState();
+      discoverTab.setBusy(job !== null, trusted);
       return;
     case 'setup':
       setup = { checks: m.checks, ...(m.error ? { error: m.error } : {}) };
@@ -151,6 +158,9 @@ function receive(m: HostToWebview): void {
     case 'clipVariants':
       clipVariants = { variants: m.variants, ...(m.error ? { error: m.error } : {}) };
       renderSetup();
+      return;
+    case 'discovery':
+      discoverTab.setDiscovery(m.discovery);
       return;
   }
 }

@@ -12,6 +12,7 @@ import { runsCommand } from './commands/runs';
 import { initCommand } from './commands/init';
 import { encodeCommand } from './commands/encode';
 import { slurmCommand } from './commands/slurm';
+import { discoverCommand } from './commands/discover';
 
 const USAGE = `tldr-debias ${PACKAGE_VERSION}: debias an image classifier's last layer with text (TLDR)
 
@@ -27,6 +28,7 @@ Commands:
   encode EXP --shard I/N|slurm [--json]   encode one shard of the images into the shared cache
   slurm EXP --tasks N [...]               submit to Slurm: N encode shards, then the run
   words EXP [--generate] [...]            list words, or generate more with an LLM
+  discover EXP [--top K] [--json] [...]   rank keywords the classifier leans on (from its val errors)
   tokenize --clip DIR TEXT...             CLIP token ids of TEXT, as JSON (tokenizer.json or vocab.json + merges.txt)
   schema                                  the experiment file's JSON Schema
 
@@ -47,6 +49,7 @@ const commands: Record<string, (argv: string[], io: CliIo) => Promise<number>> =
   encode: encodeCommand,
   // the jobs call this Node and this file (dist/cli.js in the bundle) by absolute path
   slurm: (argv, io) => slurmCommand(argv, io, { node: process.execPath, script: __filename }),
+  discover: discoverCommand,
 };
 
 /** Errors of the file system the user can act on: the message names the path; no stack. */

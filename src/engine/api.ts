@@ -21,11 +21,17 @@ import { writeDemoExperiment } from './demo/experiment';
 import { loadClipTokenizer } from './clip/tokenizer';
 import { tokenizerFiles } from './clip/exportLayout';
 import { proposeExperiment as propose, type ProposeParams, type Proposal } from './propose';
+import { runDiscover, type DiscoverOptions } from './discover';
+import { readLatestDiscovery } from './runs/store';
+import type { Discovery } from '../protocol/discover';
+import { BUILTIN_CONCEPTS, BUILTIN_ORIGIN, candidateKey } from './text/candidates';
 
 export type { EngineOptions } from './options';
 export type { ShardResult, ShardSpec } from './shard';
 export type { SlurmJobState, SlurmOptions, SlurmScripts, SlurmSubmission } from './slurm';
 export type { ShardRecord } from './runs/store';
+export type { DiscoverOptions } from './discover';
+export { candidateKey };
 export { PACKAGE_VERSION } from './versions';
 export { metricsTable, selectionSummary } from './runs/report';
 export type { ClassifierProposal, ClipProposal, ProposeParams, Proposal } from './propose';
@@ -133,4 +139,22 @@ export function slurmDryRun(file: string, opts: SlurmOptions): SlurmScripts {
 /** squeue's state of these jobs and their array tasks (finished ones are absent). */
 export async function slurmQueue(jobIds: string[], env?: NodeJS.ProcessEnv): Promise<SlurmJobState[]> {
   return slurmQueueStates(jobIds, env);
+}
+
+/**
+ * Rank candidate keywords per class by the B2T score on val (misclassified vs correct images):
+ * what the classifier leans on. Written to `.tldr/discover/<id>.json`; needs class labels on val only.
+ */
+export async function discoverBiases(file: string, opts: DiscoverOptions = {}): Promise<{ path: string; discovery: Discovery }> {
+  return runDiscover(file, opts);
+}
+
+/** The newest discovery of this experiment (null when none). */
+export function lastDiscovery(file: string): { path: string; discovery: Discovery } | null {
+  return readLatestDiscovery(file);
+}
+
+/** The built-in candidate list and where it comes from. */
+export function builtinConcepts(): { origin: string; concepts: readonly string[] } {
+  return { origin: BUILTIN_ORIGIN, concepts: BUILTIN_CONCEPTS };
 }

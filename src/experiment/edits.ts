@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import type { WordListKind, WordScore } from '../protocol/events';
 import { scoreIndex } from '../protocol/wordScores';
 import type { SetupFieldId, SetupOption, WordEdit, WordEntryView } from '../protocol/webview';
+import type { SpuriousGrouping } from '../protocol/discover';
 import { appendArrayItems, parseJsonTree, removeArrayItem, removeProperty, setValue, JsonSyntaxError, type JsonPath } from './jsonText';
 import { lineColumn } from './parse';
 import { isObj, readLists, SETUP_OPTION_PATHS, setupFieldPath } from './view';
@@ -163,4 +164,54 @@ export function newExperimentText(name: string, classes: string[], spuriousName:
     words: { targets: words(classes), spurious: words(values) },
   };
   return JSON.stringify(exp, null, 2) + '\n';
+}
+
+/**
+ * Writes a spurious attribute found by discover: task.spurious (name and values), one anchor
+ * prompt per value (kept for a value that keeps its name and position's anchor, else
+ * "a photo of a {value}."), and the grouped keywords as that value's spurious words (appended
+ * to a list the value already has; lists of values that are gone are removed). Only those
+ * values change in the text; the class words and everything else keep their bytes.
+ */
+export function applySpuriousGrouping(text: string, grouping: SpuriousGrouping): string {
+  assertParses(text);
+  const name = grouping.name.trim();
+  if (!name) throw new EditError('The spurious attribute needs a name (e.g. "background").');
+  const values = grouping.values.map((v) => ({ name: v.name.trim(), words: v.words.map((w) => w.trim()).filter(Boolean) }));
+  if (values.length < 2) throw new EditError('A spurious attribute needs at least two values: group the keywords into two or more values.');
+  const seen = new Set<string>();
+  for (const v of values) {
+    if (!v.name) throw new EditError('Every value needs a name.');
+    if (seen.has(normalise(v.name))) throw new EditError(`The value "${v.name}" appears twice; give each value its own name.`);
+    seen.add(normalise(v.name));
+    if (v.words.length === 0) throw new EditError(`The value "${v.name}" has no keywords; give it at least one.`);
+  }
+  const json: unknown = JSON.parse(text);
+  const task = isObj(json) && isObj(json.task) ? json.task : {};
+  const oldValues = isObj(task.spurious) && Array.isArray(task.spurious.values) ? (task.spurious.values as unknown[]).map(String) : [];
+  const oldAnchors = Array.isArray(task.spuriousAnchors) ? (task.spuriousAnchors as unknown[]).map(String) : [];
+  const anchors = values.map((v) => {
+    const i = oldValues.findIndex((o) => normalise(o) === normalise(v.name));
+    return i >= 0 && oldAnchors[i] ? oldAnchors[i] : `a photo of a ${v.name}.`;
+  });
+  let out = text;
+  const spurious = { name, values: values.map((v) => v.name) };
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  if (!(isObj(task.spurious) && same({ name: task.spurious.name, values: task.spurious.values }, spurious)))
+    out = setValue(out, ['task', 'spurious'], spurious);
+  if (!same(task.spuriousAnchors, anchors)) out = setValue(out, ['task', 'spuriousAnchors'], anchors);
+  for (const v of values) {
+    const have = new Set(entriesAt(out, 'spurious', v.name).map((e) => normalise(e.text)));
+    const fresh: { text: string; source: 'user' }[] = [];
+    for (const w of v.words) {
+      if (have.has(normalise(w))) continue;
+      have.add(normalise(w));
+      fresh.push({ text: w, source: 'user' });
+    }
+    out = appendArrayItems(out, ['words', 'spurious', v.name], fresh);
+  }
+  const lists = JSON.parse(out) as { words?: { spurious?: Record<string, unknown> } };
+  for (const old of Object.keys(lists.words?.spurious ?? {}))
+    if (!values.some((v) => v.name === old)) out = removeProperty(out, ['words', 'spurious', old]);
+  return out;
 }

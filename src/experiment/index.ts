@@ -15,6 +15,7 @@ export type { LoadedExperiment } from './parse';
 export { documentState, setupFieldPath } from './view';
 export {
   addGeneratedWords,
+  applySpuriousGrouping,
   applyWordEdit,
   EditError,
   newExperimentText,

@@ -3,10 +3,12 @@
 // lists; the caller decides whether to write. One request per list, so a failure in one
 // list keeps what the others got.
 import OpenAI from 'openai';
+import { z } from 'zod';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { Task, WordEntry, WordLists } from '../experiment';
 import type { WordListKind } from '../protocol/events';
 import type { GeneratedWords } from '../protocol/worker';
+import type { SpuriousGrouping } from '../protocol/discover';
 import { abortError, isAbortError, throwIfAborted } from '../shared/errors';
 import {
   buildPrompt,
@@ -14,8 +16,12 @@ import {
   wordListJsonSchema,
   WORD_LIST_SCHEMA_NAME,
   DEFAULT_WORD_COUNT,
+  buildConceptPrompt,
+  buildGroupingPrompt,
+  DEFAULT_CONCEPT_COUNT,
   type AnswerFormat,
   type ListRef,
+  type Prompt,
 } from './prompts';
 import { looksLikeHtml, normalizeWord, readWordAnswer, wordKey } from './parse';
 
@@ -293,14 +299,7 @@ function makeClient(baseURL: string, query: Record<string, string>, apiKey: stri
   });
 }
 
-function requestBody(
-  task: Task,
-  list: ListRef,
-  count: number,
-  opts: GenerateOptions,
-  format: AnswerFormat,
-): ChatCompletionCreateParamsNonStreaming {
-  const p = buildPrompt(task, list, count, format);
+function requestBody(p: Prompt, opts: LlmClientSettings, format: AnswerFormat): ChatCompletionCreateParamsNonStreaming {
   const body: ChatCompletionCreateParamsNonStreaming = {
     model: opts.model,
     messages: [
@@ -338,6 +337,18 @@ async function requestWords(
   state: RequestState,
   log: (m: string) => void,
 ): Promise<string[]> {
+  return requestList(client, (format) => buildPrompt(task, list, count, format), `${list.kind} / ${list.name}`, opts, state, log);
+}
+
+/** One chat request for a list of strings, with the response-format fallback, timeouts and retries. */
+async function requestList(
+  client: OpenAI,
+  prompt: (format: AnswerFormat) => Prompt,
+  label: string,
+  opts: GenerateOptions,
+  state: RequestState,
+  log: (m: string) => void,
+): Promise<string[]> {
   const timeout = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const firstTimeout = Math.min(timeout, opts.firstTimeoutMs ?? DEFAULT_FIRST_TIMEOUT_MS);
   for (;;) {
@@ -348,7 +359,7 @@ async function requestWords(
         async () => {
           const req = linkedController(opts.signal);
           try {
-            const c = await client.chat.completions.create(requestBody(task, list, count, opts, format), {
+            const c = await client.chat.completions.create(requestBody(prompt(format), opts, format), {
               signal: req.controller.signal,
               timeout: state.answered ? timeout : firstTimeout,
             });
@@ -402,10 +413,9 @@ async function requestWords(
     }
     if (reading.dropped.length)
       log(
-        `${list.kind} / ${list.name}: left out ${reading.dropped.length} items that are not words or short phrases (${JSON.stringify(reading.dropped[0]!.slice(0, 40))})`,
+        `${label}: left out ${reading.dropped.length} items that are not words or short phrases (${JSON.stringify(reading.dropped[0]!.slice(0, 40))})`,
       );
-    if (choice?.finish_reason === 'length')
-      log(`${list.kind} / ${list.name}: the answer was cut off at the token limit; kept the complete words`);
+    if (choice?.finish_reason === 'length') log(`${label}: the answer was cut off at the token limit; kept the complete words`);
     return reading.words;
   }
 }
@@ -566,4 +576,111 @@ export function groupAddedWords(result: GenerateResult): GeneratedWords {
   };
   for (const a of result.added) (out[a.kind][a.name] ??= []).push(a.text);
   return out;
+}
+
+/** Concepts an LLM proposes as possible biases of each class (see prompts.ts, buildConceptPrompt). */
+export interface ConceptResult {
+  /** per class, cleaned and de-duplicated within the class */
+  concepts: Record<string, string[]>;
+  errors: string[];
+}
+
+export async function generateConcepts(classes: readonly string[], opts: GenerateOptions): Promise<ConceptResult> {
+  throwIfAborted(opts.signal);
+  const apiKey = opts.apiKey?.trim();
+  if (!apiKey) throw new LlmError('missing-key', missingKeyMessage(), true);
+  const count = opts.count ?? DEFAULT_CONCEPT_COUNT;
+  const { baseURL, query } = parseBaseUrl(opts.baseURL);
+  const client = makeClient(baseURL, query, apiKey, opts);
+  const redact = (s: string) => (apiKey.length >= 4 ? s.split(apiKey).join('***') : s);
+  const log = (m: string) => opts.onLog?.(redact(m));
+  const state: RequestState = { format: 'json_schema', answered: false, endpoint: `${baseURL}/chat/completions` };
+  const concepts: Record<string, string[]> = {};
+  const errors: string[] = [];
+  for (let i = 0; i < classes.length; i++) {
+    const cls = classes[i]!;
+    try {
+      log(`concepts / ${cls}: asking ${opts.model} at ${baseURL} for ${count} concepts`);
+      const raw = await requestList(
+        client,
+        (format) => buildConceptPrompt(classes, cls, count, format),
+        `concepts / ${cls}`,
+        opts,
+        state,
+        log,
+      );
+      const seen = new Set<string>();
+      const out: string[] = [];
+      for (const r of raw) {
+        const text = normalizeWord(r, true);
+        if (!text || text.length > MAX_WORD_CHARS || text.split(' ').length > MAX_WORD_TOKENS || seen.has(wordKey(text))) continue;
+        seen.add(wordKey(text));
+        out.push(text);
+      }
+      concepts[cls] = out;
+    } catch (err) {
+      if (isAbortError(err) || opts.signal?.aborted) throw abortError();
+      const e = err instanceof LlmError ? err : toLlmError(err, baseURL, opts, state);
+      errors.push(`concepts / ${cls}: ${redact(e.message)}`);
+      if (e.fatal) break;
+    }
+  }
+  throwIfAborted(opts.signal);
+  return { concepts, errors };
+}
+
+const groupingAnswer = z.object({
+  name: z.string().trim().min(1).max(60),
+  values: z.array(z.object({ name: z.string().trim().min(1).max(60), words: z.array(z.string()) })).min(2),
+});
+
+/**
+ * Asks the LLM to group ranked keywords into values of one spurious attribute. The answer is
+ * parsed strictly: JSON of the asked shape, only keywords that were offered (matched up to case),
+ * values that keep at least one keyword; anything else is an LlmError ('unparseable').
+ */
+export async function proposeGrouping(
+  classes: readonly string[],
+  ranked: Record<string, readonly string[]>,
+  opts: LlmClientSettings & Pick<GenerateOptions, 'signal' | 'onLog' | 'retryBaseDelayMs' | 'retryMaxDelayMs'>,
+): Promise<SpuriousGrouping> {
+  throwIfAborted(opts.signal);
+  const apiKey = opts.apiKey?.trim();
+  if (!apiKey) throw new LlmError('missing-key', missingKeyMessage(), true);
+  const { baseURL, query } = parseBaseUrl(opts.baseURL);
+  const client = makeClient(baseURL, query, apiKey, opts);
+  const log = (m: string) => opts.onLog?.(apiKey.length >= 4 ? m.split(apiKey).join('***') : m);
+  const body = requestBody(buildGroupingPrompt(classes, ranked), opts, 'text');
+  const state: RequestState = { format: 'text', answered: false, endpoint: `${baseURL}/chat/completions` };
+  let content: string;
+  try {
+    const completion = await withRetries(() => client.chat.completions.create(body, { signal: opts.signal }), opts, log);
+    content = completion.choices?.[0]?.message?.content ?? '';
+  } catch (err) {
+    if (isAbortError(err) || opts.signal?.aborted) throw abortError();
+    throw err instanceof LlmError ? err : toLlmError(err, baseURL, opts, state);
+  }
+  const offered = new Map(
+    Object.values(ranked)
+      .flat()
+      .map((w) => [wordKey(w), w] as const),
+  );
+  let json: unknown;
+  try {
+    json = JSON.parse((/```(?:json)?\s*([\s\S]*?)```/i.exec(content)?.[1] ?? content).trim());
+  } catch {
+    json = undefined;
+  }
+  const parsed = groupingAnswer.safeParse(json);
+  const values = parsed.success
+    ? parsed.data.values
+        .map((v) => ({ name: v.name, words: [...new Set(v.words.map((w) => offered.get(wordKey(w))).filter((w): w is string => !!w))] }))
+        .filter((v) => v.words.length > 0)
+    : [];
+  if (!parsed.success || values.length < 2)
+    throw new LlmError(
+      'unparseable',
+      `The model's grouping could not be used (answer began: ${JSON.stringify(content.slice(0, 160))}). Group the keywords yourself, or try another model (${SETTING_HINTS.model}).`,
+    );
+  return { name: parsed.data.name, values };
 }

@@ -100,3 +100,46 @@ export function renderPrompts(task: Pick<Task, 'classes' | 'spurious'>, lists: r
   const schema = `=== response_format (json_schema "${WORD_LIST_SCHEMA_NAME}", strict) ===\n${JSON.stringify(wordListJsonSchema, null, 2)}\n`;
   return [...parts, schema].join('\n');
 }
+
+export const DEFAULT_CONCEPT_COUNT = 40;
+
+const CONCEPT_SYSTEM =
+  'You help find what an image classifier may rely on besides the object itself. You answer with concrete, visual, ' +
+  'single-concept words or short phrases (one to three words), each naming something a person could see in a photo. ' +
+  'No explanations, no duplicates, no numbering inside the words.';
+
+/**
+ * For `discover`: visual concepts that could co-occur with a class in photos (backgrounds, places,
+ * textures, colours, objects, people attributes). Their B2T scores, not the LLM, decide which matter.
+ */
+export function buildConceptPrompt(classes: readonly string[], cls: string, count: number, format: AnswerFormat = 'json_schema'): Prompt {
+  const others = classes.filter((c) => c !== cls);
+  const ask =
+    `An image classifier tells apart ${orList(classes)}. It may have learned shortcuts: things that often appear ` +
+    `together with ${quote(cls)} in photos but are not ${quote(cls)} itself.\n` +
+    `List ${count} distinct visual concepts that could co-occur with ${quote(cls)} in photos: backgrounds and places, ` +
+    `textures and materials, colours and lighting, other objects, and attributes of people in the picture. ` +
+    `Each must fit "a photo of a ___.".` +
+    (others.length ? ` Do not name ${quote(cls)} itself or ${orList(others)}.` : ` Do not name ${quote(cls)} itself.`);
+  return { system: CONCEPT_SYSTEM, user: `${ask}\n${formatInstruction(format, count)}` };
+}
+
+/**
+ * For `discover --propose`: group the keywords ranked for each class's errors into values of one
+ * spurious attribute. Only the given keywords may be used; the user edits the proposal.
+ */
+export function buildGroupingPrompt(classes: readonly string[], ranked: Record<string, readonly string[]>): Prompt {
+  const lists = Object.entries(ranked)
+    .map(([c, ws]) => `- errors on ${quote(c)}: ${ws.map(quote).join(', ')}`)
+    .join('\n');
+  return {
+    system:
+      'You help debias an image classifier. You group keywords into the values of ONE attribute that is not the class ' +
+      '(e.g. background: land, water). You answer only with JSON.',
+    user:
+      `An image classifier tells apart ${orList(classes)}. These keywords match its misclassified images more than its correct ones:\n${lists}\n` +
+      `Propose ONE attribute (short name, e.g. "background") and two or more of its values (short names). Put each keyword that names ` +
+      `a value of that attribute under that value; leave out keywords that do not fit. Use only the keywords above, spelled as given.\n` +
+      `Answer only with a JSON object {"name": "...", "values": [{"name": "...", "words": ["...", "..."]}]}.`,
+  };
+}

@@ -3,7 +3,8 @@
 import type { RunJson, RunMetrics, RunStatus, RunWarning } from './runRecord';
 
 export const STEP_IDS = ['encode-images', 'gap', 'projector', 'score-words', 'text-set', 'retrain', 'evaluate', 'export'] as const;
-export type StepId = (typeof STEP_IDS)[number];
+/** The steps of a run, and 'discover' (ranking bias keywords from val errors), which is no run step. */
+export type StepId = (typeof STEP_IDS)[number] | 'discover';
 
 export const STEP_TITLES: Record<StepId, string> = {
   'encode-images': 'Encode images',
@@ -14,6 +15,7 @@ export const STEP_TITLES: Record<StepId, string> = {
   retrain: 'Retrain last layer',
   evaluate: 'Evaluate',
   export: 'Export',
+  discover: 'Discover biases',
 };
 
 /** The two kinds of word list: words for each class, and words for each spurious value. */

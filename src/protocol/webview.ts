@@ -36,6 +36,14 @@ export const SETUP_FIELD_IDS = ['clip', 'classifier', 'train', 'val', 'test', 'c
 export const setupFieldIdSchema = z.enum(SETUP_FIELD_IDS);
 export type SetupFieldId = z.infer<typeof setupFieldIdSchema>;
 
+/** A grouping of discovered keywords into values of one spurious attribute, as the Discover tab sends it. */
+export const groupingSchema = z
+  .object({
+    name: z.string().trim().max(200),
+    values: z.array(z.object({ name: z.string().trim().max(200), words: z.array(wordTextSchema).max(1000) }).strict()).max(50),
+  })
+  .strict();
+
 const scope = { list: wordListKindSchema.optional(), group: z.string().min(1).optional() };
 
 /** The Setup tab's option edits: models.clip.variant and models.classifier.preprocessing.resample. */
@@ -58,6 +66,8 @@ export const webviewToHostSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('startRun') }).strict(),
   z.object({ type: z.literal('openArtifact'), what: z.enum(['report', 'model']), runId: z.string().min(1) }).strict(),
   z.object({ type: z.literal('log'), level: z.enum(['info', 'warn', 'error']), message: z.string().max(10_000) }).strict(),
+  z.object({ type: z.literal('discover'), words: z.array(wordTextSchema).max(1000) }).strict(),
+  z.object({ type: z.literal('applyGrouping'), grouping: groupingSchema }).strict(),
 ]);
 export type WebviewToHost = z.infer<typeof webviewToHostSchema>;
 
@@ -148,8 +158,38 @@ export const resultViewSchema = z.object({
 });
 export type ResultView = z.infer<typeof resultViewSchema>;
 
+/** The Discover tab's view of a discovery: the top keywords per class, thumbnails as webview URIs. */
+export const discoveryViewSchema = z.object({
+  createdAt: z.string(),
+  seconds: z.number(),
+  level: z.number(),
+  scored: z.number().int(),
+  skipped: z.number().int(),
+  sources: z.record(z.string(), z.number().int()),
+  warnings: z.array(z.string()),
+  classes: z.array(
+    z.object({
+      class: z.string(),
+      correct: z.number().int(),
+      misclassified: z.number().int(),
+      note: z.string().optional(),
+      keywords: z.array(
+        z.object({
+          keyword: z.string(),
+          sources: z.array(z.string()),
+          score: z.number(),
+          ci: z.tuple([z.number(), z.number()]),
+          misclassifiedImages: z.array(z.object({ src: z.string(), name: z.string(), predicted: z.string() })),
+          correctImages: z.array(z.object({ src: z.string(), name: z.string(), predicted: z.string() })),
+        }),
+      ),
+    }),
+  ),
+});
+export type DiscoveryView = z.infer<typeof discoveryViewSchema>;
+
 export const jobViewSchema = z.object({
-  kind: z.enum(['score', 'run', 'generate', 'demo']),
+  kind: z.enum(['score', 'run', 'generate', 'demo', 'discover']),
   label: z.string(),
   /** 0..100 over the whole job; undefined when unknown */
   percent: z.number().min(0).max(100).optional(),
@@ -168,6 +208,7 @@ export const hostToWebviewSchema = z.discriminatedUnion('type', [
   /** the variants the CLIP folder offers; null while unknown (not read yet, Restricted Mode, no folder) */
   z.object({ type: z.literal('clipVariants'), variants: z.array(clipVariantOptionSchema).nullable(), error: z.string().optional() }),
   z.object({ type: z.literal('notice'), level: z.enum(['info', 'warn', 'error']), message: z.string() }),
+  z.object({ type: z.literal('discovery'), discovery: discoveryViewSchema.nullable() }),
 ]);
 export type HostToWebview = z.infer<typeof hostToWebviewSchema>;
 

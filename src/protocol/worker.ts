@@ -5,6 +5,7 @@
 import { ProgressType, RequestType } from 'vscode-jsonrpc';
 import type { EngineEvent, RunRecord, RunSummary, SetupCheck, WordListKind, WordScores } from './events';
 import type { ClipVariantOption, ProposeParams, Proposal } from './proposal';
+import type { Discovery } from './discover';
 
 export interface EngineSettings {
   /** absolute folder for the embedding cache; undefined = the engine default (.tldr/cache beside the experiment) */
@@ -58,6 +59,19 @@ export interface GeneratedWords {
   spurious: Record<string, string[]>;
   /** per-list failures (the other lists still got their words) */
   errors: string[];
+}
+
+export interface DiscoverParams extends FileParams, JobParams {
+  /** the user's own candidate keywords */
+  words: string[];
+  /** ask this LLM for candidates too (absent: no LLM) */
+  llm?: LlmSettings;
+}
+
+/** A discovery and the file it was kept in (`.tldr/discover/<id>.json`). */
+export interface DiscoveryResult {
+  path: string;
+  discovery: Discovery;
 }
 
 /** The full summary of a past run, read from its folder; null when the folder holds none. */
@@ -132,3 +146,5 @@ export interface SlurmStatus {
 
 export const slurmSubmitRequest = new RequestType<SlurmSubmitParams, SlurmSubmissionInfo, void>('slurmSubmit');
 export const slurmStatusRequest = new RequestType<SlurmStatusParams, SlurmStatus, void>('slurmStatus');
+export const discoverRequest = new RequestType<DiscoverParams, DiscoveryResult, void>('discover');
+export const lastDiscoveryRequest = new RequestType<FileParams, DiscoveryResult | null, void>('lastDiscovery');

@@ -6,7 +6,9 @@ import * as path from 'node:path';
 import {
   checkSetup,
   createDemo,
+  discoverBiases,
   jobRun,
+  lastDiscovery,
   lastScores,
   listClipVariants,
   listRuns,
@@ -21,12 +23,14 @@ import {
 import { InputError, isAbortError } from '../shared/errors';
 import { loadExperiment, parseExperimentText } from '../experiment';
 import type { EngineEvent } from '../protocol/events';
-import { generateWords, groupAddedWords, LlmError } from '../llm/generate';
+import { generateConcepts, generateWords, groupAddedWords, LlmError } from '../llm/generate';
 import type { ListRef } from '../llm/prompts';
 import {
   checkSetupRequest,
   clipVariantsRequest,
   createDemoRequest,
+  discoverRequest,
+  lastDiscoveryRequest,
   engineProgress,
   generateWordsRequest,
   lastScoresRequest,
@@ -143,6 +147,35 @@ connection.onRequest(generateWordsRequest, (p, token) =>
       onLog: (message) => onEvent({ type: 'log', level: 'info', message }),
     });
     return groupAddedWords(result);
+  }),
+);
+
+connection.onRequest(lastDiscoveryRequest, (p) => plain(() => lastDiscovery(p.file)));
+connection.onRequest(discoverRequest, (p, token) =>
+  job(p, token, async (signal, onEvent) => {
+    const log = (message: string, level: 'info' | 'warn' = 'info') => onEvent({ type: 'log', level, message, step: 'discover' });
+    let llmWords: string[] = [];
+    if (p.llm) {
+      // an LLM that fails or is unreachable costs its candidates only: the built-in list and the user's words are scored
+      try {
+        const exp = loadExperiment(p.file).experiment;
+        const r = await generateConcepts(exp.task.classes, {
+          baseURL: p.llm.baseUrl,
+          apiKey: p.llm.apiKey,
+          model: p.llm.model,
+          temperature: p.llm.temperature,
+          timeoutMs: p.llm.timeoutSeconds * 1000,
+          signal,
+          onLog: (m) => log(m),
+        });
+        llmWords = Object.values(r.concepts).flat();
+        for (const e of r.errors) log(`LLM candidates incomplete: ${e}`, 'warn');
+      } catch (err) {
+        if (!(err instanceof LlmError)) throw err;
+        log(`LLM candidates skipped: ${err.message}`, 'warn');
+      }
+    }
+    return discoverBiases(p.file, { ...engineOptions(p), words: p.words, llmWords, signal, onEvent });
   }),
 );
 

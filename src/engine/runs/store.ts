@@ -1,6 +1,7 @@
 // The run store: the one owner of `.tldr/` beside an experiment file. It creates run folders,
 // writes run.json (atomically, at the start and the end of a run), lists and reads runs back
-// validated by the zod schema in src/protocol/runRecord.ts, and keeps the last word scores.
+// validated by the zod schema in src/protocol/runRecord.ts, keeps the last word scores and the
+// discoveries (`.tldr/discover/<id>.json`, schema in src/protocol/discover.ts).
 // Nothing else reads or writes these files.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -20,6 +21,7 @@ import {
 import type { RunDetails } from '../../protocol/worker';
 import { wordScoreSchema } from '../../protocol/webview';
 import type { LoadedExperiment } from '../../experiment';
+import { discoverySchema, type Discovery } from '../../protocol/discover';
 import { writeJsonAtomic } from '../../shared/atomicWrite';
 import { InputError } from '../../shared/errors';
 import { sha256 } from '../cache';
@@ -264,4 +266,37 @@ export function lastChosenLambda(file: string): number | undefined {
     .filter((r): r is RunJson => !!r && r.experiment === abs && r.status === 'succeeded' && !!r.selection)
     .sort((a, b) => b.startedAt.localeCompare(a.startedAt));
   return runs[0]?.selection?.chosen.lambda;
+}
+
+const discoverDir = (experimentFile: string) => path.join(tldrDir(experimentFile), 'discover');
+
+/** A new discovery id, sortable by time like run ids. */
+export const newDiscoveryId = () => newRunId();
+
+/** Writes `.tldr/discover/<id>.json`; returns its path. */
+export async function saveDiscovery(discovery: Discovery): Promise<string> {
+  const file = path.join(discoverDir(discovery.experiment), `${discovery.id}.json`);
+  await writeJsonAtomic(file, discovery);
+  return file;
+}
+
+/** The newest discovery of this experiment that still reads with this version's schema, or null. */
+export function readLatestDiscovery(file: string): { path: string; discovery: Discovery } | null {
+  const abs = path.resolve(file);
+  let names: string[];
+  try {
+    names = fs.readdirSync(discoverDir(abs)).filter((n) => n.endsWith('.json'));
+  } catch {
+    return null;
+  }
+  for (const name of names.sort().reverse()) {
+    const p = path.join(discoverDir(abs), name);
+    try {
+      const parsed = discoverySchema.safeParse(JSON.parse(fs.readFileSync(p, 'utf8')));
+      if (parsed.success && parsed.data.experiment === abs) return { path: p, discovery: parsed.data };
+    } catch {
+      // unreadable: try an older one
+    }
+  }
+  return null;
 }

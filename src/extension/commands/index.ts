@@ -45,6 +45,13 @@ export function registerCommands(
     { id: 'tldr.openDemo', trust: 'Open Demo', run: () => openDemo(state) },
     { id: 'tldr.newExperiment', run: () => newExperiment(state) },
     { id: 'tldr.generateWords', trust: 'Generate Words', experiment: true, run: (uri, arg) => generateWords(context, state, uri!, arg) },
+    {
+      id: 'tldr.discoverBiases',
+      trust: 'Discover Biases',
+      experiment: true,
+      save: true,
+      run: (uri, arg) => discoverBiases(context, state, editors, uri!, arg),
+    },
     { id: 'tldr.openReport', experiment: true, run: (uri, arg) => openReport(state, uri!, arg) },
     { id: 'tldr.setApiKey', run: () => setApiKey(context) },
     {
@@ -129,6 +136,48 @@ async function generateWords(context: vscode.ExtensionContext, state: Experiment
   const msg = `TLDR: added ${added} new word${added === 1 ? '' : 's'} (unsaved; score them before a run).${errs}`;
   if (result.errors.length) void vscode.window.showWarningMessage(msg);
   else void vscode.window.showInformationMessage(msg);
+}
+
+async function discoverBiases(
+  context: vscode.ExtensionContext,
+  state: ExperimentState,
+  editors: ExperimentEditorProvider,
+  uri: vscode.Uri,
+  arg: CommandArg,
+): Promise<void> {
+  const words = arg && !(arg instanceof vscode.Uri) && Array.isArray(arg.words) ? arg.words : [];
+  // the LLM adds candidates when a key is set; without one, the built-in list and the user's words are scored
+  const apiKey = await context.secrets.get(API_KEY_SECRET);
+  const cfg = vscode.workspace.getConfiguration('tldr.llm', uri);
+  if (!apiKey) state.jobs.log.info('[discover] no API key: LLM candidates skipped (the built-in list and your words are scored)');
+  const result = await state.discover(uri.fsPath, {
+    words,
+    ...(apiKey
+      ? {
+          llm: {
+            baseUrl: cfg.get<string>('baseUrl', 'https://api.openai.com/v1'),
+            model: cfg.get<string>('model', 'gpt-4o-mini'),
+            temperature: cfg.get<number>('temperature', 1),
+            timeoutSeconds: cfg.get<number>('timeoutSeconds', 60),
+            apiKey,
+          },
+        }
+      : {}),
+  });
+  if (!result) return;
+  // show the ranking: the experiment's editor, on its Discover tab
+  if (editors.activeDocument?.uri.toString() !== uri.toString()) await vscode.commands.executeCommand('vscode.openWith', uri, VIEW_TYPE);
+  const top = result.discovery.classes
+    .filter((c) => c.keywords.length)
+    .map(
+      (c) =>
+        `${c.class}: ${c.keywords
+          .slice(0, 3)
+          .map((k) => k.keyword)
+          .join(', ')}`,
+    )
+    .join('; ');
+  void vscode.window.showInformationMessage(`TLDR: discovered ${top || 'nothing to rank'}. See the Discover tab.`);
 }
 
 async function openReport(state: ExperimentState, uri: vscode.Uri, arg: CommandArg): Promise<void> {

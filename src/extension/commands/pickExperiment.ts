@@ -7,7 +7,8 @@ import { VIEW_TYPE, type ExperimentEditorProvider } from '../editor/provider';
 import { findExperiments } from '../tree/tree';
 
 /** What command arguments can be: a file Uri, or a tree item / webview request naming one. */
-export type CommandArg = vscode.Uri | { file?: string; uri?: vscode.Uri; runId?: string; list?: WordListKind; group?: string } | undefined;
+export type CommandArg =
+  vscode.Uri | { file?: string; uri?: vscode.Uri; runId?: string; list?: WordListKind; group?: string; words?: string[] } | undefined;
 
 function uriOf(arg: CommandArg): vscode.Uri | undefined {
   if (arg instanceof vscode.Uri) return arg;

@@ -28,7 +28,7 @@ export class ExperimentEditorProvider implements vscode.CustomTextEditorProvider
       scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(media, 'webview.js')).toString(),
       styleUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(media, 'webview.css')).toString(),
     });
-    const session = new EditorSession(document, panel, this.state, this.jobs);
+    const session = new EditorSession(document, panel, this.state, this.jobs, media);
     if (panel.active) this.activeDocument = document;
     panel.onDidChangeViewState(() => {
       if (panel.active) this.activeDocument = document;

@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { parseWebviewMessage, type HostToWebview, type SetupFieldId, type WebviewToHost } from '../../protocol/webview';
 import {
+  applySpuriousGrouping,
   applyWordEdit,
   documentState,
   EditError,
@@ -18,6 +19,7 @@ import type { JobRunner } from '../jobs/jobRunner';
 import { describeError } from '../jobs/workerClient';
 import { DOCUMENT_POST_MS } from '../timing';
 import { replaceDocumentText } from './documentEdit';
+import { discoveryView, imagesRoot, isInside } from './discoveryView';
 
 export class EditorSession {
   private readonly disposables: vscode.Disposable[] = [];
@@ -29,6 +31,8 @@ export class EditorSession {
     private readonly panel: vscode.WebviewPanel,
     private readonly state: ExperimentState,
     private readonly jobs: JobRunner,
+    /** the extension's media folder: always a resource root of the webview */
+    private readonly media: vscode.Uri,
   ) {
     this.file = document.uri.fsPath;
     this.disposables.push(
@@ -47,6 +51,7 @@ export class EditorSession {
         if (c.file !== this.file) return;
         if (c.what === 'scores') this.postScores();
         else if (c.what === 'results') void this.postResults();
+        else if (c.what === 'discovery') this.postDiscovery();
       }),
       jobs.onDidChangeJob((file) => {
         if (file === undefined || file === this.file) this.post({ type: 'job', job: jobs.jobView(this.file) });
@@ -81,6 +86,22 @@ export class EditorSession {
   private postScores(): void {
     const known = this.state.scoresFor(this.file);
     this.post({ type: 'scores', scores: known?.scores ?? [], ...(known ? { lambda: known.lambda } : {}) });
+  }
+
+  private postDiscovery(): void {
+    const found = vscode.workspace.isTrusted ? this.state.discoveryFor(this.file) : null;
+    if (!found) {
+      this.post({ type: 'discovery', discovery: null });
+      return;
+    }
+    // thumbnails load from the val images' folder only: it becomes the webview's second resource root
+    const root = imagesRoot(found.discovery);
+    const roots = this.panel.webview.options.localResourceRoots ?? [];
+    if (root && !roots.some((r) => r.fsPath === root || isInside(root, r.fsPath)))
+      // a webview that reloads for new roots asks for everything again ('ready'); one that does not gets the view below
+      this.panel.webview.options = { enableScripts: true, localResourceRoots: [this.media, vscode.Uri.file(root)] };
+    const web = this.panel.webview;
+    this.post({ type: 'discovery', discovery: discoveryView(found.discovery, (f) => web.asWebviewUri(vscode.Uri.file(f)).toString()) });
   }
 
   private postContext(): void {
@@ -142,6 +163,7 @@ export class EditorSession {
     this.post({ type: 'job', job: this.jobs.jobView(this.file) });
     void this.postResults();
     void this.postSetup();
+    this.postDiscovery();
   }
 
   private notice(level: 'info' | 'warn' | 'error', message: string): void {
@@ -235,6 +257,16 @@ export class EditorSession {
       }
       case 'log':
         this.jobs.log[msg.level](`[webview] ${msg.message}`);
+        return;
+      case 'discover':
+        await vscode.commands.executeCommand('tldr.discoverBiases', { uri, words: msg.words });
+        return;
+      case 'applyGrouping':
+        await this.edit((t) => applySpuriousGrouping(t, msg.grouping));
+        this.notice(
+          'info',
+          `Wrote the spurious attribute "${msg.grouping.name.trim()}" (${msg.grouping.values.map((v) => v.name.trim()).join(', ')}) into the experiment (unsaved; undo with Ctrl+Z). Score the words, then run.`,
+        );
         return;
     }
   }

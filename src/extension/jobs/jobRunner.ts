@@ -33,7 +33,13 @@ export interface JobHooks {
 
 export type JobOutcome<T> = { ok: true; value: T } | { ok: false; cancelled: boolean; error?: unknown };
 
-const STATUS_VERB: Record<JobKind, string> = { run: 'retraining', score: 'scoring', generate: 'generating words', demo: 'demo' };
+const STATUS_VERB: Record<JobKind, string> = {
+  run: 'retraining',
+  score: 'scoring',
+  generate: 'generating words',
+  demo: 'demo',
+  discover: 'discovering biases',
+};
 
 export class JobRunner implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<string | undefined>();

@@ -10,6 +10,8 @@ import {
   checkSetupRequest,
   clipVariantsRequest,
   createDemoRequest,
+  discoverRequest,
+  lastDiscoveryRequest,
   generateWordsRequest,
   lastScoresRequest,
   listRunsRequest,
@@ -21,6 +23,8 @@ import {
   type GeneratedWords,
   type GenerateWordsParams,
   type RunDetails,
+  type DiscoverParams,
+  type DiscoveryResult,
 } from '../../protocol/worker';
 import { resultView, type ResultView } from '../../protocol/webview';
 import type { ClipVariantOption, ProposeParams, Proposal } from '../../protocol/proposal';
@@ -29,7 +33,7 @@ import { describeError, WorkerDiedError } from '../jobs/workerClient';
 import type { JobRunner } from '../jobs/jobRunner';
 import { TREE_REFRESH_MS } from '../timing';
 
-export type Change = { file: string; what: 'scores' | 'results' | 'runs' };
+export type Change = { file: string; what: 'scores' | 'results' | 'runs' | 'discovery' };
 
 export class ExperimentState implements vscode.Disposable {
   private readonly changes = new vscode.EventEmitter<Change>();
@@ -38,6 +42,7 @@ export class ExperimentState implements vscode.Disposable {
   private readonly live = new Map<string, LiveRun>();
   private readonly records = new Map<string, RunRecord[]>();
   private readonly results = new Map<string, ResultView | null>();
+  private readonly discoveries = new Map<string, DiscoveryResult | null>();
   /** run folders this window's runs wrote: the file watcher need not read them back */
   private readonly ownRunDirs = new Set<string>();
   private runsTimer: NodeJS.Timeout | undefined;
@@ -66,6 +71,24 @@ export class ExperimentState implements vscode.Disposable {
           if (saved && !this.scores.get(file)) this.setScores(file, saved);
         },
         (err) => this.jobs.log.warn(`[scores] cannot read the saved scores of ${file}: ${describeError(err)}`),
+      );
+    }
+    return null;
+  }
+
+  /** The newest discovery; the first ask reads the saved one through the worker and announces it. */
+  discoveryFor(file: string): DiscoveryResult | null {
+    if (this.discoveries.has(file)) return this.discoveries.get(file)!;
+    this.discoveries.set(file, null);
+    if (vscode.workspace.isTrusted) {
+      this.worker.request(lastDiscoveryRequest, { file }).then(
+        (saved) => {
+          if (saved && !this.discoveries.get(file)) {
+            this.discoveries.set(file, saved);
+            this.fire({ file, what: 'discovery' });
+          }
+        },
+        (err) => this.jobs.log.warn(`[discover] cannot read the saved discovery of ${file}: ${describeError(err)}`),
       );
     }
     return null;
@@ -174,6 +197,19 @@ export class ExperimentState implements vscode.Disposable {
       this.worker.job(createDemoRequest, { dir }, onEvent, token),
     );
     return res.ok ? res.value : undefined;
+  }
+
+  async discover(
+    file: string,
+    params: Omit<DiscoverParams, 'workDoneToken' | 'file' | keyof EngineSettings>,
+  ): Promise<DiscoveryResult | undefined> {
+    const res = await this.jobs.run('discover', file, `Discovering biases of ${path.basename(file)}`, (onEvent, token) =>
+      this.worker.job(discoverRequest, { file, ...params, ...this.engineSettings(file) }, onEvent, token),
+    );
+    if (!res.ok) return undefined;
+    this.discoveries.set(file, res.value);
+    this.fire({ file, what: 'discovery' });
+    return res.value;
   }
 
   async generateWords(file: string, params: Omit<GenerateWordsParams, 'workDoneToken' | 'file'>): Promise<GeneratedWords | undefined> {
