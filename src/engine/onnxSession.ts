@@ -6,8 +6,9 @@
 // many virtual machines (2 logical cores here): left alone, every model ran on one thread. The
 // engine sets intraOpNumThreads to os.availableParallelism() unless the user set a number (the
 // CLI's --threads, the experiment's settings.threads, the editor's tldr.onnx.threads).
-// While encoding images the classifier and CLIP's vision tower run side by side, each session
-// with all the threads: measured in bench/README.md ("Threads").
+// While encoding images the classifier and CLIP's vision tower are given their batches together,
+// each session with all the threads; onnxruntime-node runs every inference on the JS thread, so
+// they still execute one after the other (bench/README.md, "Threads" and "Latest results").
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { InputError } from '../shared/errors';
@@ -104,9 +105,10 @@ export async function createSession(model: string | Uint8Array, label: string, o
 export const ortVersion = (): string => ort.env.versions?.common ?? 'unknown';
 
 /**
- * How the classifier and CLIP's vision tower share the cores while encoding images: one after
- * the other with every thread each ('in-turn'), or both at once with a share each
- * ('side-by-side'). Chosen by measurement (bench/README.md, "Threads").
+ * How encodeImages hands a batch to the classifier and CLIP's vision tower: one after the other
+ * ('in-turn') or both at once ('side-by-side'). onnxruntime-node runs each inference on the JS
+ * thread, so both execute in turn either way; side by side measured as fast or faster
+ * (bench/README.md, "Threads").
  */
 export const MODEL_SCHEDULE: ModelSchedule = 'side-by-side';
 
@@ -129,12 +131,4 @@ export function threadsRecord(choice: ThreadChoice): ThreadsRecord {
 export function encodeSchedule(choice: ThreadChoice): { models: ModelSchedule; imageDecoding?: number } {
   if (choice.intraOpThreads === null) return { models: 'in-turn' };
   return { models: choice.models, imageDecoding: IMAGE_DECODING_THREADS };
-}
-
-/**
- * The threads of an image model's session: all of them, in turn or side by side. (Side by side
- * with half each was tried and lost 1.7x on a quiet machine: bench/README.md, "Threads".)
- */
-export function imageModelThreads(choice: ThreadChoice): ThreadChoice {
-  return choice;
 }

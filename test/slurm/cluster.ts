@@ -53,10 +53,11 @@ export function unavailable(): string | undefined {
     return 'the Slurm test starts slurmctld, slurmd and munged as root (and installs slurm-wlm and munge with apt when missing); run it as root';
   if (have) return undefined;
   if (!has('apt-get')) return 'slurm-wlm and munge are not installed and there is no apt-get to install them';
-  const r = sh('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '-q', 'slurm-wlm', 'munge'], {
-    ...process.env,
-    DEBIAN_FRONTEND: 'noninteractive',
-  });
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () => sh('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '-q', 'slurm-wlm', 'munge'], env);
+  let r = install();
+  // a fresh machine's package lists may be missing or stale: refresh them once and try again
+  if (r.status !== 0 && sh('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'update', '-q'], env).status === 0) r = install();
   if (r.status !== 0)
     return `apt-get install slurm-wlm munge failed (exit ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' ')}`;
   return undefined;

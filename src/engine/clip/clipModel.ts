@@ -4,10 +4,8 @@
 import { InputError, throwIfAborted } from '../../shared/errors';
 import { readOnnxModel } from '../onnx/model';
 import { floatTensor, floatValues, intTensor } from '../onnx/feeds';
-import type { SessionOptions, ThreadChoice } from '../onnxSession';
+import type { SessionOptions } from '../onnxSession';
 
-/** The vision tower may get other threads than the text tower (it runs beside the classifier). */
-export type ClipSessionOptions = SessionOptions & { visionThreads?: ThreadChoice };
 import { loadClipTokenizer, type ClipTokenizer } from './tokenizer';
 import { openTower, towerRole, type OpenedTower } from './clipTower';
 import { resolveClipFiles, type ClipFiles, type ClipLocation } from './exportLayout';
@@ -43,7 +41,7 @@ export interface ClipModel {
 /** A fixed size on a tensor axis (an export traced without dynamic axes), else undefined. */
 const fixed = (d: unknown): number | undefined => (typeof d === 'number' && d > 0 ? d : undefined);
 
-export async function loadClip(clip: ClipSettings, resolve: (p: string) => string, opts: ClipSessionOptions = {}): Promise<ClipModel> {
+export async function loadClip(clip: ClipSettings, resolve: (p: string) => string, opts: SessionOptions = {}): Promise<ClipModel> {
   const files = resolveClipFiles(clip, resolve);
   const tokenizer = loadClipTokenizer(files.tokenizer, files.merges);
   const preprocessing = readClipPreprocessing(files.preprocessor);
@@ -58,12 +56,12 @@ export async function loadClip(clip: ClipSettings, resolve: (p: string) => strin
 }
 
 /** Both towers, or neither: a tower that opened is released when the other fails. */
-async function openTowers(files: ClipFiles, names: ClipNames, opts: ClipSessionOptions): Promise<[OpenedTower, OpenedTower]> {
+async function openTowers(files: ClipFiles, names: ClipNames, opts: SessionOptions): Promise<[OpenedTower, OpenedTower]> {
   // One file holding both towers is decoded once.
   const shared = files.textModel === files.visionModel ? await readOnnxModel(files.textModel, towerRole('text'), false) : undefined;
   const [text, vision] = await Promise.allSettled([
     openTower(files.textModel, 'text', names, opts, shared),
-    openTower(files.visionModel, 'vision', names, { ...opts, threads: opts.visionThreads ?? opts.threads }, shared),
+    openTower(files.visionModel, 'vision', names, opts, shared),
   ]);
   if (text.status === 'fulfilled' && vision.status === 'fulfilled') return [text.value, vision.value];
   await Promise.all([text, vision].map((t) => (t.status === 'fulfilled' ? t.value.session.release() : undefined)));

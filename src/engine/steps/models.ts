@@ -4,7 +4,7 @@
 import { hashFile } from '../cache';
 import { loadClip, type ClipModel } from '../clip/clipModel';
 import { classifierRunner, prepareClassifier, type PreparedClassifier } from '../onnx';
-import { createSession, imageModelThreads } from '../onnxSession';
+import { createSession } from '../onnxSession';
 import { preprocessingKey, type ImagePreprocessing } from '../images/preprocess';
 import type { ImageEncoder } from '../images/encodeImages';
 import type { StepContext } from './context';
@@ -26,7 +26,7 @@ export async function loadClassifier(ctx: StepContext): Promise<LoadedClassifier
   const preprocessing: ImagePreprocessing = { ...p, rescale: 1 / 255 };
   const session = await createSession(info.modelBytes, file, {
     executionProvider: ctx.executionProvider,
-    threads: imageModelThreads(ctx.threads),
+    threads: ctx.threads,
   });
   const runner = classifierRunner(session, info, p.crop);
   for (const note of [...info.notes, ...runner.notes]) ctx.log('info', note, 'encode-images');
@@ -51,7 +51,6 @@ export async function loadClipModels(ctx: StepContext): Promise<LoadedClip> {
   const model = await loadClip(ctx.loaded.experiment.models.clip, ctx.loaded.resolve, {
     executionProvider: ctx.executionProvider,
     threads: ctx.threads,
-    visionThreads: imageModelThreads(ctx.threads),
   });
   for (const note of model.notes) ctx.log('info', note, 'encode-images');
   const { textModel, visionModel, tokenizer, merges } = model.files;
