@@ -5,14 +5,11 @@
 //
 // The scripts call the CLI by absolute paths (this Node binary and this dist/cli.js), so the
 // nodes run the same version as the login node that submitted them.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { loadExperiment } from '../experiment';
 import { InputError } from '../shared/errors';
-import { writeFileAtomic, writeJsonAtomic } from '../shared/atomicWrite';
-import { slurmDir } from './runs/store';
+import { newSlurmSubmissionDir, saveSlurmScripts, saveSlurmSubmission } from './runs/store';
 
 export interface SlurmOptions {
   tasks: number;
@@ -44,7 +41,6 @@ export interface SlurmSubmission {
 }
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-const SUBMISSION_FILE = 'submission.json';
 
 function checkOptions(o: SlurmOptions): void {
   if (!Number.isInteger(o.tasks) || o.tasks < 1 || o.tasks > 100000)
@@ -97,15 +93,7 @@ export function slurmScripts(file: string, dir: string, o: SlurmOptions): SlurmS
 /** The scripts a submission would write, for --dry-run: the experiment is read (and must be valid), nothing is written. */
 export function dryRunScripts(file: string, o: SlurmOptions): SlurmScripts {
   const loaded = loadExperiment(file);
-  return slurmScripts(loaded.file, newSubmissionDir(loaded.file), o);
-}
-
-/** A new submission folder's path under .tldr/slurm/ (not created). */
-export function newSubmissionDir(file: string): string {
-  const now = new Date();
-  const p = (n: number) => String(n).padStart(2, '0');
-  const id = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}-${randomBytes(2).toString('hex')}`;
-  return path.join(slurmDir(file), id);
+  return slurmScripts(loaded.file, newSlurmSubmissionDir(loaded.file), o);
 }
 
 interface Completed {
@@ -150,11 +138,9 @@ async function sbatch(script: string, extra: string[], env?: NodeJS.ProcessEnv):
 /** Writes the scripts into a new .tldr/slurm/<id>/, submits the array and the dependent run job, records both. */
 export async function submitSlurm(file: string, o: SlurmOptions, env?: NodeJS.ProcessEnv): Promise<SlurmSubmission> {
   const loaded = loadExperiment(file); // a broken experiment fails here, not on the cluster
-  const dir = newSubmissionDir(loaded.file);
+  const dir = newSlurmSubmissionDir(loaded.file);
   const scripts = slurmScripts(loaded.file, dir, o);
-  await fs.promises.mkdir(dir, { recursive: true });
-  await writeFileAtomic(scripts.encode.path, scripts.encode.text);
-  await writeFileAtomic(scripts.run.path, scripts.run.text);
+  await saveSlurmScripts([scripts.encode, scripts.run]);
   const arrayJobId = await sbatch(scripts.encode.path, [], env);
   let runJobId: string;
   try {
@@ -178,7 +164,7 @@ export async function submitSlurm(file: string, o: SlurmOptions, env?: NodeJS.Pr
     },
     submittedAt: new Date().toISOString(),
   };
-  await writeJsonAtomic(path.join(dir, SUBMISSION_FILE), submission);
+  await saveSlurmSubmission(dir, submission);
   return submission;
 }
 

@@ -22,7 +22,7 @@ import type { RunDetails } from '../../protocol/worker';
 import { wordScoreSchema } from '../../protocol/webview';
 import type { LoadedExperiment } from '../../experiment';
 import { discoverySchema, type Discovery } from '../../protocol/discover';
-import { writeJsonAtomic } from '../../shared/atomicWrite';
+import { writeFileAtomic, writeJsonAtomic } from '../../shared/atomicWrite';
 import { InputError } from '../../shared/errors';
 import { sha256 } from '../cache';
 import { versions } from '../versions';
@@ -34,7 +34,7 @@ export const defaultCacheDir = (experimentFile: string) => path.join(tldrDir(exp
 /** Shard records of `encode --shard`, one folder per image plan. */
 const shardsDir = (experimentFile: string) => path.join(tldrDir(experimentFile), 'shards');
 /** Batch-job submissions (`tldr-debias slurm`): scripts, logs and the submission record, one folder each. */
-export const slurmDir = (experimentFile: string) => path.join(tldrDir(experimentFile), 'slurm');
+const slurmDir = (experimentFile: string) => path.join(tldrDir(experimentFile), 'slurm');
 /** The last scores of an experiment, shown again by the editor after a reload. */
 const scoresPath = (experimentFile: string) => path.join(tldrDir(experimentFile), 'scores', `${path.basename(experimentFile)}.json`);
 
@@ -266,6 +266,19 @@ export function lastChosenLambda(file: string): number | undefined {
     .filter((r): r is RunJson => !!r && r.experiment === abs && r.status === 'succeeded' && !!r.selection)
     .sort((a, b) => b.startedAt.localeCompare(a.startedAt));
   return runs[0]?.selection?.chosen.lambda;
+}
+
+/** A new submission folder's path under .tldr/slurm/ (not created), sortable by time like run ids. */
+export const newSlurmSubmissionDir = (file: string) => path.join(slurmDir(file), newRunId());
+
+/** Writes a submission's job scripts (into its folder, created here). */
+export async function saveSlurmScripts(scripts: { path: string; text: string }[]): Promise<void> {
+  for (const s of scripts) await writeFileAtomic(s.path, s.text);
+}
+
+/** Writes a submission's record, `submission.json`, beside its scripts. */
+export async function saveSlurmSubmission(dir: string, submission: object): Promise<void> {
+  await writeJsonAtomic(path.join(dir, 'submission.json'), submission);
 }
 
 const discoverDir = (experimentFile: string) => path.join(tldrDir(experimentFile), 'discover');

@@ -260,17 +260,22 @@ test('no known layout, captions only, and a CLIP tower given as the classifier: 
 });
 
 test('paths far from the experiment are written absolute; near ones relative', async () => {
-  const dir = world(images('data/a', 1));
-  fs.mkdirSync(path.join(dir, 'data', 'b'));
-  fs.writeFileSync(path.join(dir, 'data', 'b', '0.jpg'), 'x');
+  const dir = world(images('exp/e/f/g/h/data/a', 1));
+  const home = path.join(dir, 'exp', 'e', 'f', 'g', 'h');
+  fs.mkdirSync(path.join(home, 'data', 'b'));
+  fs.writeFileSync(path.join(home, 'data', 'b', '0.jpg'), 'x');
+  // the CLIP folder five levels up and across: far, wherever the checkout and the temp folder are
+  const farClip = path.join(dir, 'far', 'a', 'b', 'c', 'clip');
+  fs.mkdirSync(path.dirname(farClip), { recursive: true });
+  fs.symlinkSync(CLIP_SPLIT, farClip);
   const p = await proposeExperiment({
-    clipDir: CLIP_SPLIT,
+    clipDir: farClip,
     classifierPath: DEMO_CLASSIFIER,
-    dataPath: path.join(dir, 'data'),
-    file: path.join(dir, 'n.tldr.json'),
+    dataPath: path.join(home, 'data'),
+    file: path.join(home, 'n.tldr.json'),
   });
   const exp = experimentSchema.parse(p.experiment);
-  assert.equal(exp.models.clip.dir, CLIP_SPLIT, 'the repository fixtures are far from a temp folder');
+  assert.equal(exp.models.clip.dir, farClip, 'five levels up is far: absolute');
   assert.equal(exp.data.train && 'imageFolder' in exp.data.train && exp.data.train.imageFolder, 'data');
 });
 
