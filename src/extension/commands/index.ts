@@ -47,7 +47,7 @@ export function registerCommands(
     { id: 'tldr.generateWords', trust: 'Generate Words', experiment: true, run: (uri, arg) => generateWords(context, state, uri!, arg) },
     {
       id: 'tldr.discoverBiases',
-      trust: 'Discover Biases',
+      trust: 'Discover Spurious Attributes',
       experiment: true,
       save: true,
       run: (uri, arg) => discoverBiases(context, state, editors, uri!, arg),
