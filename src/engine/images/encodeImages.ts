@@ -74,6 +74,13 @@ interface PreparedBatch {
   failed: Map<number, string>;
 }
 
+/**
+ * Rows per inference call. onnxruntime-node's run holds the JS thread until it ends, so a whole
+ * batch in one call would stall the next batch's preparation; per-image cost at 8 rows is that of
+ * 32 (bench/README.md, "Latest results").
+ */
+export const INFERENCE_CHUNK = 8;
+
 export function unreadableImagesError(source: string, unreadable: UnreadableImage[], total: number): InputError {
   const list = unreadable.map((u) => `${u.path}: ${u.reason}`);
   if (unreadable.length === total)
@@ -176,16 +183,23 @@ export async function encodeImages(paths: string[], encoders: ImageEncoder[], op
     const runEncoder = async (e: number) => {
       const { rows, pixels } = batch.misses[e];
       if (!rows.length) return;
-      throwIfAborted(opts.signal);
       const enc = encoders[e];
-      const out = await enc.run(pixels, rows.length);
-      await Promise.all(
-        rows.map((i, r) => {
+      const size = pixels.length / rows.length;
+      const puts: Promise<void>[] = [];
+      // onnxruntime-node runs an inference on the JS thread; in chunks, the next batch's reading
+      // and decoding get the thread between them instead of waiting for the whole batch
+      for (let c = 0; c < rows.length; c += INFERENCE_CHUNK) {
+        throwIfAborted(opts.signal);
+        const n = Math.min(INFERENCE_CHUNK, rows.length - c);
+        const out = await enc.run(pixels.subarray(c * size, (c + n) * size), n);
+        for (let r = 0; r < n; r++) {
+          const i = rows[c + r];
           const vec = out.slice(r * enc.dim, (r + 1) * enc.dim);
           outputs[e].set(vec, (batch.start + i) * enc.dim);
-          return opts.cache.put(namespaces[e], batch.keys[i]!, vec);
-        }),
-      );
+          puts.push(opts.cache.put(namespaces[e], batch.keys[i]!, vec));
+        }
+      }
+      await Promise.all(puts);
     };
     if (sideBySide) await Promise.all(encoders.map((_, e) => runEncoder(e)));
     else for (let e = 0; e < encoders.length; e++) await runEncoder(e);

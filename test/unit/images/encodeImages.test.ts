@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { EmbeddingCache } from '../../../src/engine/cache';
 import { InputError } from '../../../src/shared/errors';
-import { encodeImages, type ImageEncoder } from '../../../src/engine/images/encodeImages';
+import { encodeImages, INFERENCE_CHUNK, type ImageEncoder } from '../../../src/engine/images/encodeImages';
 import { tempDir } from '../../helpers/paths';
 
 // The mean of each channel of the preprocessed pixels: for a solid image, its colour / 255.
@@ -121,4 +121,32 @@ test('when no file can be read, skipUnreadable does not leave an empty split: it
     }),
     /^InputError: data\.val: none of the 2 images can be read:\n {2}\S+a\.jpg: .*\n {2}\S+b\.jpg: .*\nCheck that the paths point at image files\.$/,
   );
+});
+
+test('a batch is run in chunks of INFERENCE_CHUNK rows, each row keeping its own vector', async () => {
+  const dir = tempDir();
+  const n = INFERENCE_CHUNK * 2 + 3;
+  const paths: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const p = path.join(dir, `${i}.png`);
+    await sharp({ create: { width: 4, height: 4, channels: 3, background: { r: i * 10, g: 255 - i * 10, b: 7 } } })
+      .png()
+      .toFile(p);
+    paths.push(p);
+  }
+  const calls: number[] = [];
+  const counting: ImageEncoder = { ...meanColour, namespace: 'chunk-test', run: (pixels, k) => (calls.push(k), meanColour.run(pixels, k)) };
+  const r = await encodeImages(paths, [counting], { cache: new EmbeddingCache(path.join(dir, 'cache')), batchSize: n });
+  assert.ok(
+    calls.every((k) => k <= INFERENCE_CHUNK),
+    `calls of ${calls.join(', ')} rows`,
+  );
+  assert.equal(
+    calls.reduce((s, k) => s + k, 0),
+    n,
+  );
+  for (let i = 0; i < n; i++) {
+    const got = Array.from(r.outputs[0].subarray(i * 3, i * 3 + 3), (v) => Math.round(v * 255));
+    assert.deepEqual(got, [i * 10, 255 - i * 10, 7], `row ${i}`);
+  }
 });
