@@ -781,6 +781,7 @@ function renderResults(): void {
   } else {
     parts.push(h('p', { class: 'muted' }, 'This run has no metrics.'));
   }
+  if (r.gallery?.groups.some((g) => g.images.length)) parts.push(resultsGallery(r.gallery));
   parts.push(
     h(
       'div',
@@ -801,6 +802,46 @@ function renderResults(): void {
     ),
   );
   replaceChildren(resultsPanel, ...parts);
+}
+
+/** Per group, a few images of the headline split with both heads' predictions; changed predictions first and marked. */
+function resultsGallery(g: NonNullable<ResultView['gallery']>): HTMLElement {
+  const verdict = (predicted: string, truth: string) => (predicted === truth ? 'right' : 'wrong');
+  const pred = (head: string, predicted: string, truth: string) =>
+    h('span', { class: `pred ${verdict(predicted, truth)}`, attrs: { title: `${head} is ${verdict(predicted, truth)}` } }, predicted);
+  const change = (im: { label: string; erm: string; tldr: string }) =>
+    im.erm === im.tldr ? undefined : im.tldr === im.label ? 'fixed' : im.erm === im.label ? 'broken' : 'changed';
+  return h(
+    'section',
+    { testid: 'results-gallery', class: 'results-gallery' },
+    h('h2', {}, 'Per-group examples'),
+    h('p', { class: 'muted' }, `A few ${g.split} images of each group, those whose prediction changed first. Green: right, red: wrong.`),
+    ...g.groups.map((group) =>
+      h(
+        'div',
+        { class: 'gallery-group', testid: 'gallery-group', attrs: { 'data-group': `${group.label}/${group.spurious}` } },
+        h('h3', {}, `${group.label} on ${group.spurious} `, h('span', { class: 'muted' }, `(${group.changed} of ${group.n} changed)`)),
+        group.images.length
+          ? h(
+              'div',
+              { class: 'thumbs' },
+              ...group.images.map((im) => {
+                const c = change(im);
+                return h(
+                  'figure',
+                  { class: c ? `thumb changed ${c}` : 'thumb', testid: 'gallery-thumb', attrs: { 'data-change': c ?? 'same' } },
+                  h('img', {
+                    attrs: { src: im.src, alt: im.name, title: `${im.name}: ${im.label}`, width: '96', height: '96' },
+                  }),
+                  h('figcaption', {}, 'ERM: ', pred('ERM', im.erm, im.label), ' / TLDR: ', pred('TLDR', im.tldr, im.label)),
+                  c ? h('span', { class: `badge change ${c}` }, c) : null,
+                );
+              }),
+            )
+          : h('p', { class: 'muted' }, 'No images in this group.'),
+      ),
+    ),
+  );
 }
 
 /** Horizontal bars per group, one per head, 0-100%. */

@@ -184,7 +184,12 @@ export async function runPipeline(file: string, opts: EngineOptions): Promise<Ru
     const evaluation = await ctx.step('evaluate', () =>
       evaluateHeads(ctx, data, { erm: p.erm, tldr: chosen.head }, p.clip, chosen.pseudo, dims.D),
     );
-    record = { ...record, metrics: evaluation.metrics, ...(evaluation.dfr ? { dfr: evaluation.dfr } : {}) };
+    record = {
+      ...record,
+      metrics: evaluation.metrics,
+      ...(evaluation.dfr ? { dfr: evaluation.dfr } : {}),
+      ...(evaluation.gallery ? { gallery: evaluation.gallery } : {}),
+    };
 
     const chosenScores = scores[chosen.candidate];
     ctx.emit({ type: 'scores', scores: chosenScores, lambda: chosen.lambda });
@@ -242,6 +247,7 @@ async function finish(
     metrics: record.metrics ?? {},
     ...(record.selection ? { selection: record.selection } : {}),
     ...(record.warnings?.length ? { warnings: record.warnings } : {}),
+    ...(record.gallery ? { gallery: record.gallery } : {}),
     ...(error ? { error } : {}),
   };
   if (status === 'cancelled') ctx.log('warn', 'run cancelled');

@@ -1,6 +1,6 @@
 // The one typed event stream every engine step reports through. The CLI prints it,
 // the worker forwards it over JSON-RPC, the extension turns it into logs and progress.
-import type { RunJson, RunMetrics, RunStatus, RunWarning } from './runRecord';
+import type { RunGallery, RunJson, RunMetrics, RunStatus, RunWarning } from './runRecord';
 
 export const STEP_IDS = ['encode-images', 'gap', 'projector', 'score-words', 'text-set', 'retrain', 'evaluate', 'export'] as const;
 /** The steps of a run, and 'discover' (ranking bias keywords from val errors), which is no run step. */
@@ -51,6 +51,8 @@ export interface RunSummary {
   /** how the candidate was chosen (absent when the run stopped before) */
   selection?: RunJson['selection'];
   warnings?: RunWarning[];
+  /** per-group examples of the headline split (image sources only) */
+  gallery?: RunGallery;
   error?: string;
 }
 

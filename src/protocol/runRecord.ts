@@ -170,6 +170,38 @@ export const threadsRecordSchema = z.object({
 });
 export type ThreadsRecord = z.infer<typeof threadsRecordSchema>;
 
+/** One example of the Results tab's per-group gallery: an image of the headline split and both heads' predictions. */
+export const galleryImageSchema = z.object({
+  /** absolute path of the image */
+  path: z.string(),
+  /** true class */
+  label: z.string(),
+  /** class the ERM head (the model as given) predicts */
+  erm: z.string(),
+  /** class the retrained TLDR head predicts */
+  tldr: z.string(),
+});
+export type GalleryImage = z.infer<typeof galleryImageSchema>;
+
+/** A few images per group (class x spurious value) of the headline split; rows where the heads disagree first. */
+export const runGallerySchema = z.object({
+  split: z.enum(['val', 'test']),
+  /** the most images kept per group */
+  perGroup: z.number(),
+  groups: z.array(
+    z.object({
+      label: z.string(),
+      spurious: z.string(),
+      /** rows of the group in the split */
+      n: z.number(),
+      /** rows of the group whose ERM and TLDR predictions differ */
+      changed: z.number(),
+      images: z.array(galleryImageSchema),
+    }),
+  ),
+});
+export type RunGallery = z.infer<typeof runGallerySchema>;
+
 export const runJsonSchema = z.object({
   runId: z.string(),
   /** absolute path of the experiment file */
@@ -197,6 +229,8 @@ export const runJsonSchema = z.object({
   warnings: z.array(runWarningSchema).optional(),
   modelHashes: z.record(z.string(), z.string()).optional(),
   metrics: runMetricsSchema.optional(),
+  /** per-group examples of the headline split (image sources only; absent in runs before it and for precomputed embeddings) */
+  gallery: runGallerySchema.optional(),
   artifacts: z.array(z.string()).optional(),
 });
 export type RunJson = z.infer<typeof runJsonSchema>;

@@ -136,6 +136,21 @@ export const setupCheckSchema = z.object({
   message: z.string(),
 });
 
+/** The Results tab's per-group examples, thumbnails as webview URIs (the host converts run.json's paths). */
+export const galleryViewSchema = z.object({
+  split: z.enum(['val', 'test']),
+  groups: z.array(
+    z.object({
+      label: z.string(),
+      spurious: z.string(),
+      n: z.number(),
+      changed: z.number(),
+      images: z.array(z.object({ src: z.string(), name: z.string(), label: z.string(), erm: z.string(), tldr: z.string() })),
+    }),
+  ),
+});
+export type GalleryView = z.infer<typeof galleryViewSchema>;
+
 export const resultViewSchema = z.object({
   runId: z.string(),
   status: z.enum(RUN_STATUSES),
@@ -155,6 +170,8 @@ export const resultViewSchema = z.object({
   error: z.string().optional(),
   hasReport: z.boolean(),
   hasModel: z.boolean(),
+  /** per-group examples of the headline split (image sources only) */
+  gallery: galleryViewSchema.optional(),
 });
 export type ResultView = z.infer<typeof resultViewSchema>;
 

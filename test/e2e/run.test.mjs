@@ -139,5 +139,34 @@ test('Start Retraining runs in the worker: step logs, tree progress and worst-gr
     assert.equal(await frame.locator('[data-testid=open-report]').getAttribute('disabled'), null, 'report link enabled');
     await calm(page);
     await screenshot(page, 'run-results');
+
+    // Below the table, the per-group examples: a row of test images per group, served from the
+    // world's folder as webview resources, captioned with both heads' predictions.
+    const gallery = frame.locator('[data-testid=results-gallery]');
+    await gallery.waitFor({ state: 'visible', timeout: 15_000 });
+    const galleryGroups = await gallery
+      .locator('[data-testid=gallery-group]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-group')));
+    assert.deepEqual([...galleryGroups].sort(), [...groups].sort(), 'a gallery row per group of the table');
+    const thumbs = gallery.locator('[data-testid=gallery-thumb] img');
+    assert.ok((await thumbs.count()) >= 4, 'thumbnails in the gallery');
+    for (const src of await thumbs.evaluateAll((imgs) => imgs.map((i) => i.getAttribute('src') ?? '')))
+      assert.match(src, /vscode-resource.*\/test\/[^/]+\.png$/, `a webview resource URI of a test image: ${src}`);
+    await waitFor(
+      async () =>
+        (
+          await thumbs.evaluateAll((imgs) =>
+            imgs.map((i) => /** @type {HTMLImageElement} */ (i).complete && /** @type {HTMLImageElement} */ (i).naturalWidth > 0),
+          )
+        ).every(Boolean),
+      20_000,
+    ).catch(() => {
+      throw new Error('the gallery thumbnails did not load from the world folder');
+    });
+    for (const caption of await gallery.locator('[data-testid=gallery-thumb] figcaption').allInnerTexts())
+      assert.match(caption.trim(), /^ERM: (landbird|waterbird) \/ TLDR: (landbird|waterbird)$/, caption);
+    await gallery.scrollIntoViewIfNeeded();
+    await calm(page);
+    await screenshot(page, 'run-results-gallery');
   }),
 );

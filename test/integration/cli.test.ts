@@ -13,6 +13,7 @@ import { writeVisionModel } from '../helpers/onnxBuild';
 import { readSafetensors } from '../../src/engine/io/safetensors';
 import { prepareClassifier } from '../../src/engine/onnx';
 import type { EngineEvent } from '../../src/protocol/events';
+import type { RunGallery } from '../../src/protocol/runRecord';
 import { lastScores, listRuns, runDetails } from '../../src/engine/api';
 
 const cli = path.join(repoRoot, 'dist', 'cli.js');
@@ -85,6 +86,30 @@ test('run: the whole pipeline, run folder contract, drop-in debiased model; a se
   const test_ = result.summary.metrics.test!;
   assert.equal(test_.tldr.groups.length, 4);
   assert.ok(test_.dfr, 'val has groups, so the DFR reference is there');
+  // the Results tab's per-group examples: the test split's groups, a few of each group's own images
+  const gallery = runJson.gallery as RunGallery;
+  assert.equal(gallery.split, 'test');
+  assert.deepEqual(
+    gallery.groups.map((g) => `${g.label}/${g.spurious}/${g.n}`),
+    test_.tldr.groups.map((g) => `${g.label}/${g.spurious}/${g.n}`),
+  );
+  const classes: string[] = JSON.parse(fs.readFileSync(exp, 'utf8')).task.classes;
+  for (const g of gallery.groups) {
+    assert.equal(g.images.length, Math.min(g.n, gallery.perGroup), `${g.label}/${g.spurious}`);
+    assert.ok(g.changed <= g.n);
+    assert.equal(
+      g.images.slice(0, g.changed).filter((im) => im.erm !== im.tldr).length,
+      Math.min(g.changed, g.images.length),
+      'changed predictions first',
+    );
+    for (const im of g.images) {
+      assert.ok(path.isAbsolute(im.path) && fs.existsSync(im.path), im.path);
+      assert.equal(im.label, g.label);
+      assert.ok(classes.includes(im.erm) && classes.includes(im.tldr));
+    }
+  }
+  assert.deepEqual(runDetails(runDir).summary?.gallery, gallery, 'the run store reads it back');
+  assert.deepEqual(result.summary.gallery, gallery, "the run's answer carries it");
 
   // the exported model carries exactly the new head; the user's file is untouched
   return (async () => {
@@ -107,6 +132,7 @@ test('run: the whole pipeline, run folder contract, drop-in debiased model; a se
     assert.equal(run2.counts.cached, runJson.counts.images);
     assert.equal(run2.counts.promptsEncoded, 0, 'every prompt comes from the cache');
     assert.deepEqual(r2.summary.metrics, result.summary.metrics, 'same seed, same result');
+    assert.deepEqual(run2.gallery, runJson.gallery, 'same seed, same gallery');
   })();
 });
 

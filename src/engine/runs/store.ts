@@ -227,6 +227,7 @@ export function readRun(runDir: string): RunDetails {
           metrics: run.metrics ?? {},
           ...(run.selection ? { selection: run.selection } : {}),
           ...(run.warnings?.length ? { warnings: run.warnings } : {}),
+          ...(run.gallery ? { gallery: run.gallery } : {}),
           ...(run.error ? { error: run.error } : {}),
         }
       : null;

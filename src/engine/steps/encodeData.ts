@@ -21,6 +21,8 @@ export interface SplitData {
   labels: Int32Array;
   /** spurious value index per row, -1 when unknown */
   spurious: Int32Array;
+  /** absolute image path per row (image sources only; rows the encoder skipped are left out as everywhere) */
+  paths?: string[];
 }
 
 export interface EncodedData {
@@ -129,6 +131,7 @@ export async function encodeData(ctx: StepContext, encoders: { classifier: Image
       clip,
       labels: Int32Array.from(records, (r) => r.label ?? -1),
       spurious: Int32Array.from(records, (r) => r.spurious ?? -1),
+      paths: records.map((r) => r.path),
     };
     ctx.log('info', `${name}: ${records.length} images`, 'encode-images');
   }

@@ -1,7 +1,14 @@
 // Step "evaluate": per-group accuracy of the ERM head (the model as given), the TLDR head, the
 // DFR reference and CLIP zero-shot with the class anchors, on val and test. DFR is fit on val,
 // on its true groups when it has them, otherwise on CLIP's pseudo-groups; only test judges it.
-import type { HeadMetrics, RunJson, RunMetrics, SplitMetrics } from '../../protocol/runRecord';
+import {
+  headlineSplit,
+  type HeadMetrics,
+  type RunGallery,
+  type RunJson,
+  type RunMetrics,
+  type SplitMetrics,
+} from '../../protocol/runRecord';
 import { predict, type LinearHead } from '../math/linearHead';
 import { groupCounts, headMetrics } from '../math/metrics';
 import { fitDfrReference } from '../math/dfr';
@@ -11,6 +18,7 @@ import type { StepContext } from './context';
 import type { EncodedData, SplitData } from './encodeData';
 import type { LoadedClip } from './models';
 import type { PseudoGroups } from './selection';
+import { pickGallery } from './gallery';
 
 /** Every row has a class and a spurious label: the split can be grouped. */
 export const hasGroups = (s?: SplitData): s is SplitData =>
@@ -19,6 +27,8 @@ export const hasGroups = (s?: SplitData): s is SplitData =>
 export interface Evaluation {
   metrics: RunMetrics;
   dfr?: NonNullable<RunJson['dfr']>;
+  /** per-group examples of the headline split (image sources only) */
+  gallery?: RunGallery;
 }
 
 export async function evaluateHeads(
@@ -36,7 +46,8 @@ export async function evaluateHeads(
   const trainCounts = hasGroups(data.train) ? groupCounts(data.train.labels, data.train.spurious, C, S) : null;
   const metricsOf = (pred: Int32Array, split: SplitData): HeadMetrics =>
     headMetrics(pred, split.labels, split.spurious, task.classes, task.spurious.values, trainCounts);
-  const headOn = (head: LinearHead, split: SplitData) => metricsOf(predict(head.weight, head.bias, split.features, split.n, D, C), split);
+  const predictOn = (head: LinearHead, split: SplitData) => predict(head.weight, head.bias, split.features, split.n, D, C);
+  const headOn = (head: LinearHead, split: SplitData) => metricsOf(predictOn(head, split), split);
 
   let dfr: { head: LinearHead; record: NonNullable<RunJson['dfr']> } | undefined;
   const val = data.val;
@@ -79,10 +90,13 @@ export async function evaluateHeads(
   const classPrototypes = task.targetAnchors.map((_, c) => prototype([anchors.data.slice(c * d, (c + 1) * d)], d));
 
   const out: RunMetrics = {};
+  const predictions = new Map<SplitData['name'], { erm: Int32Array; tldr: Int32Array }>();
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   for (const split of [data.val, data.test]) {
     if (!split || !split.labels.every((y) => y >= 0)) continue;
-    const m: SplitMetrics = { erm: headOn(heads.erm, split), tldr: headOn(heads.tldr, split) };
+    const preds = { erm: predictOn(heads.erm, split), tldr: predictOn(heads.tldr, split) };
+    predictions.set(split.name, preds);
+    const m: SplitMetrics = { erm: metricsOf(preds.erm, split), tldr: metricsOf(preds.tldr, split) };
     if (dfr && split.name === 'test') Object.assign(m, { dfr: headOn(dfr.head, split), dfrGroups: dfr.record.groups });
     if (split.clip) m.clipZeroShot = metricsOf(zeroShotPredict(split.clip, split.n, classPrototypes, d), split);
     out[split.name as 'val' | 'test'] = m;
@@ -99,5 +113,22 @@ export async function evaluateHeads(
       'evaluate',
     );
   }
-  return { metrics: out, ...(dfr ? { dfr: dfr.record } : {}) };
+  const headline = headlineSplit(out);
+  const split = headline && data[headline];
+  const preds = headline && predictions.get(headline);
+  const gallery =
+    split && preds
+      ? pickGallery({
+          split: headline,
+          paths: split.paths,
+          labels: split.labels,
+          spurious: split.spurious,
+          erm: preds.erm,
+          tldr: preds.tldr,
+          classes: task.classes,
+          spuriousValues: task.spurious.values,
+          seed: settings.seed,
+        })
+      : undefined;
+  return { metrics: out, ...(dfr ? { dfr: dfr.record } : {}), ...(gallery ? { gallery } : {}) };
 }

@@ -19,7 +19,8 @@ import type { JobRunner } from '../jobs/jobRunner';
 import { describeError } from '../jobs/workerClient';
 import { DOCUMENT_POST_MS } from '../timing';
 import { replaceDocumentText } from './documentEdit';
-import { discoveryView, imagesRoot, isInside } from './discoveryView';
+import { discoveryView, imagesRoot } from './discoveryView';
+import { galleryRoots, galleryView, missingRoots } from './galleryView';
 
 export class EditorSession {
   private readonly disposables: vscode.Disposable[] = [];
@@ -94,14 +95,23 @@ export class EditorSession {
       this.post({ type: 'discovery', discovery: null });
       return;
     }
-    // thumbnails load from the val images' folder only: it becomes the webview's second resource root
+    // thumbnails load from the val images' folder only: it becomes a resource root of the webview
     const root = imagesRoot(found.discovery);
-    const roots = this.panel.webview.options.localResourceRoots ?? [];
-    if (root && !roots.some((r) => r.fsPath === root || isInside(root, r.fsPath)))
-      // a webview that reloads for new roots asks for everything again ('ready'); one that does not gets the view below
-      this.panel.webview.options = { enableScripts: true, localResourceRoots: [this.media, vscode.Uri.file(root)] };
+    if (root) this.allowRoots([root]);
     const web = this.panel.webview;
     this.post({ type: 'discovery', discovery: discoveryView(found.discovery, (f) => web.asWebviewUri(vscode.Uri.file(f)).toString()) });
+  }
+
+  /** Adds image folders to the webview's resource roots (the media folder and the roots it has stay). */
+  private allowRoots(dirs: string[]): void {
+    const roots = this.panel.webview.options.localResourceRoots ?? [this.media];
+    const missing = missingRoots(
+      roots.map((r) => r.fsPath),
+      dirs,
+    );
+    if (missing.length)
+      // a webview that reloads for new roots asks for everything again ('ready'); one that does not gets the view after this
+      this.panel.webview.options = { enableScripts: true, localResourceRoots: [...roots, ...missing.map((d) => vscode.Uri.file(d))] };
   }
 
   private postContext(): void {
@@ -150,7 +160,16 @@ export class EditorSession {
       return;
     }
     try {
-      this.post({ type: 'results', result: await this.state.latestResult(this.file) });
+      const result = await this.state.latestResult(this.file);
+      const gallery = result && this.state.galleryFor(this.file);
+      if (!result || !gallery) return this.post({ type: 'results', result });
+      // the per-group thumbnails load from the headline split's image folder(s): resource roots like the Discover tab's
+      this.allowRoots(galleryRoots(gallery));
+      const web = this.panel.webview;
+      this.post({
+        type: 'results',
+        result: { ...result, gallery: galleryView(gallery, (f) => web.asWebviewUri(vscode.Uri.file(f)).toString()) },
+      });
     } catch (err) {
       this.jobs.log.warn(`[results] ${describeError(err)}`);
     }

@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import type { RunRecord, RunSummary, SetupCheck, WordScores } from '../../protocol/events';
-import { headlineSplit } from '../../protocol/runRecord';
+import { headlineSplit, type RunGallery } from '../../protocol/runRecord';
 import {
   checkSetupRequest,
   clipVariantsRequest,
@@ -42,6 +42,8 @@ export class ExperimentState implements vscode.Disposable {
   private readonly live = new Map<string, LiveRun>();
   private readonly records = new Map<string, RunRecord[]>();
   private readonly results = new Map<string, ResultView | null>();
+  /** the gallery of the run `results` shows, with run.json's image paths (the editor turns them into webview URIs) */
+  private readonly galleries = new Map<string, RunGallery>();
   private readonly discoveries = new Map<string, DiscoveryResult | null>();
   /** run folders this window's runs wrote: the file watcher need not read them back */
   private readonly ownRunDirs = new Set<string>();
@@ -172,6 +174,7 @@ export class ExperimentState implements vscode.Disposable {
     // an exported run has its report and model; the answer says all the Results tab needs
     const exported = summary.status === 'succeeded';
     this.results.set(file, resultView(summary, { hasReport: exported, hasModel: exported }));
+    this.setGallery(file, summary.gallery);
     const split = headlineSplit(summary.metrics);
     this.fire({ file, what: 'runs' });
     this.fire({ file, what: 'results' });
@@ -244,6 +247,7 @@ export class ExperimentState implements vscode.Disposable {
       if (!this.records.has(file)) this.records.set(file, []);
     }
     this.results.delete(file);
+    this.galleries.delete(file);
     this.fire({ file, what: 'runs' });
     this.fire({ file, what: 'results' });
     return this.records.get(file)!;
@@ -282,7 +286,18 @@ export class ExperimentState implements vscode.Disposable {
           }
         : null;
     this.results.set(file, view);
+    this.setGallery(file, s?.gallery);
     return view;
+  }
+
+  /** The per-group examples of the run latestResult shows (none for runs without them). */
+  galleryFor(file: string): RunGallery | undefined {
+    return this.galleries.get(file);
+  }
+
+  private setGallery(file: string, gallery: RunGallery | undefined): void {
+    if (gallery) this.galleries.set(file, gallery);
+    else this.galleries.delete(file);
   }
 
   /** The run folder of a run id of this experiment. */
