@@ -7,6 +7,7 @@
 //   node bench/run.mjs [--quick] [--rows id,id] [--repeats N]
 //   node bench/run.mjs --rows waterbirds-scale [--wb-scale F] [--wb-words N]   (opt-in: the full size takes long)
 //   node bench/run.mjs --rows threads-study                                    (opt-in)
+//   node bench/run.mjs --rows cancel-latency,tree-lag                          (opt-in: the UI in code-server, see uiLatency.mjs)
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,6 +16,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import engineApi from '../out/src/engine/api.js';
 import { slurmOverheadRow } from './slurmOverhead.mjs';
+import { uiLatencyRows } from './uiLatency.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -35,7 +37,7 @@ const opt = (name, dflt) => {
 const quick = flag('quick');
 const only = opt('rows', '').split(',').filter(Boolean);
 // rows too long for every run: only when named in --rows
-const OPT_IN = ['threads-study', 'waterbirds-scale'];
+const OPT_IN = ['threads-study', 'waterbirds-scale', 'cancel-latency', 'tree-lag'];
 const want = (id) => (!only.length && !OPT_IN.includes(id)) || only.includes(id);
 
 // Sizes: a full run stays well under 10 minutes on 2 shared cores.
@@ -197,6 +199,7 @@ async function main() {
     if (want('retrain')) await retrainRow(py);
     if (want('dfr')) await dfrRow(tmp, py);
     if (want('slurm-overhead')) await slurmOverheadRow(root, row, skipped);
+    await uiLatencyRows(root, row, skipped, { want, repeats: S.repeats, log });
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
@@ -213,6 +216,8 @@ async function main() {
     'peak-memory',
     'vs-pytorch',
     'slurm-overhead',
+    'cancel-latency',
+    'tree-lag',
   ];
   rows.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
   const out = { machine, rows, ...(threadFigures ? { encodeReferences: threadFigures } : {}) };

@@ -1,5 +1,6 @@
 // "TLDR: Cancel Run" stops a running run and the tree view shows it cancelled. How fast is a
-// benchmark figure (npm run bench, row cancel-latency), not a pass/fail bound here.
+// benchmark figure (the opt-in row cancel-latency: node bench/run.mjs --rows cancel-latency, see
+// bench/uiLatency.mjs), not a pass/fail bound here.
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';

@@ -90,7 +90,7 @@ test('Start Retraining runs in the worker: step logs, tree progress and worst-gr
     t.diagnostic(`tree while running: ${trace}`);
     t.diagnostic(`numbers of done steps the tree showed while the run ran: ${[...doneWhileRunning].join(', ')}`);
     // The tree follows the run: it showed steps done while the run was still going (how closely it
-    // follows is the benchmark's tree-lag row, not a pass/fail bound).
+    // follows is the benchmark's opt-in tree-lag row, node bench/run.mjs --rows tree-lag, not a pass/fail bound).
     assert.ok(
       [...doneWhileRunning].some((n) => n > 0 && n < STEPS.length),
       `the tree showed steps done while the run ran: ${trace}`,
