@@ -809,7 +809,7 @@ async function retrainRow(py) {
   const W = Float64Array.from({ length: d * D }, () => rng.normal() * 0.1);
   const b = Float64Array.from({ length: D }, () => rng.normal() * 0.1);
   const ids = (k) => Array.from({ length: words }, (_, i) => k * words + i);
-  const set = buildTextSet({
+  const set = await buildTextSet({
     targets: [ids(0), ids(1)],
     spurious: [ids(2), ids(3)],
     embeddings: E,

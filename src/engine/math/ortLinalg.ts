@@ -51,6 +51,13 @@ const GRAPHS = {
       [value('Mt', ['d', 'd']), value('B', ['d', 'D'])],
       [value('S', ['d', 'd']), value('P', ['d', 'D'])],
     ),
+  /** X [n, d], W [d, D] -> XW = X W [n, D] */
+  matmul: () =>
+    model(
+      [{ op_type: 'MatMul', input: ['X', 'W'], output: ['XW'] }],
+      [value('X', ['n', 'd']), value('W', ['d', 'D'])],
+      [value('XW', ['n', 'D'])],
+    ),
 };
 
 const sessions = new Map<string, Promise<ort.InferenceSession>>();
@@ -97,4 +104,31 @@ export async function ortInverseTimes(
   const s = await session('inverseTimes', threads);
   const out = await s.run({ Mt: new ort.Tensor('float64', Mt, [d, d]), B: new ort.Tensor('float64', B, [d, D]) });
   return { S: f64(out.S), P: f64(out.P) };
+}
+
+/** Rows per call of ortRowsTimes: bounds the Float64 copies (rows x (d + D) x 8 bytes, 40 MB at d 512, D 2048). */
+const ROWS_PER_CALL = 2048;
+
+/**
+ * E W as Float32 (m x D) for row-major E (m x d, Float32, widened to Float64 a block of rows at a
+ * time) and W (d x D): the products in double, as the TypeScript kernel computes them.
+ */
+export async function ortRowsTimes(
+  E: Float32Array,
+  m: number,
+  W: Float64Array,
+  d: number,
+  D: number,
+  threads?: ThreadChoice,
+): Promise<Float32Array> {
+  const s = await session('matmul', threads);
+  const w = new ort.Tensor('float64', W, [d, D]);
+  const out = new Float32Array(m * D);
+  for (let r0 = 0; r0 < m; r0 += ROWS_PER_CALL) {
+    const n = Math.min(ROWS_PER_CALL, m - r0);
+    const x = Float64Array.from(E.subarray(r0 * d, (r0 + n) * d));
+    const r = await s.run({ X: new ort.Tensor('float64', x, [n, d]), W: w });
+    out.set(f64(r.XW), r0 * D);
+  }
+  return out;
 }

@@ -138,7 +138,7 @@ export async function retrainAndSelect(
   let done = 0;
   for (const k of [...new Set(pool.map((c) => c.candidate))]) {
     // one lambda's set at a time: it is dropped before the next is built
-    const set = text.buildSet(k);
+    const set = await text.buildSet(k);
     for (const c of pool.filter((x) => x.candidate === k)) {
       const head = await trainTextHead(set, retrain, c.weightDecay, dims, settings.seed, {
         signal: ctx.signal,

@@ -23,7 +23,7 @@ export interface TextSide {
   templates: number;
   promptsEncoded: number;
   /** the training set of projector candidate k, built now */
-  buildSet(k: number): TextSet;
+  buildSet(k: number): Promise<TextSet>;
   /** per spurious value: its anchor and accepted words as one CLIP prototype, and how many words went in */
   spuriousPrototypes(): Promise<{ prototypes: Float32Array[]; words: number[] }>;
 }
@@ -84,18 +84,21 @@ export async function prepareTextSide(
     promptsEncoded: emb.encoded,
     buildSet(k) {
       const { P } = projectors.candidates[k];
-      return buildTextSet({
-        targets: accepted[k].targets.map((ws) => ws.map((w) => row.get(w)!)),
-        spurious: accepted[k].spurious.map((ws) => ws.map((w) => row.get(w)!)),
-        embeddings: emb.data,
-        templates: templates.length,
-        d,
-        W: P.W,
-        b: P.b,
-        D,
-        relu: projectors.relu,
-        normalize: settings.normalize === 'clip',
-      });
+      return buildTextSet(
+        {
+          targets: accepted[k].targets.map((ws) => ws.map((w) => row.get(w)!)),
+          spurious: accepted[k].spurious.map((ws) => ws.map((w) => row.get(w)!)),
+          embeddings: emb.data,
+          templates: templates.length,
+          d,
+          W: P.W,
+          b: P.b,
+          D,
+          relu: projectors.relu,
+          normalize: settings.normalize === 'clip',
+        },
+        ctx.threads,
+      );
     },
     async spuriousPrototypes() {
       // spurious words pass on their CLIP margin alone, the same for every lambda

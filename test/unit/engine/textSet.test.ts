@@ -7,7 +7,7 @@ import { OPENAI_IMAGENET_TEMPLATES } from '../../../src/engine/text/templates';
 
 const epochOf = (set: TextSet, epoch: number, o: Parameters<TextSet['sampleEpoch']>[1]) => [...set.sampleEpoch(epoch, o)];
 
-function fixture(normalize: boolean) {
+async function fixture(normalize: boolean) {
   const rng = createRng(3);
   const d = 6,
     D = 5,
@@ -17,7 +17,18 @@ function fixture(normalize: boolean) {
   const W = Float64Array.from({ length: d * D }, () => rng.normal());
   const b = Float64Array.from({ length: D }, () => rng.normal());
   // class 0: words 0,1; class 1: word 2; spurious 0: word 3; spurious 1: word 4
-  const set = buildTextSet({ targets: [[0, 1], [2]], spurious: [[3], [4]], embeddings, templates: T, d, W, b, D, relu: true, normalize });
+  const set = await buildTextSet({
+    targets: [[0, 1], [2]],
+    spurious: [[3], [4]],
+    embeddings,
+    templates: T,
+    d,
+    W,
+    b,
+    D,
+    relu: true,
+    normalize,
+  });
   return { set, embeddings, W, b, d, D, T };
 }
 
@@ -27,8 +38,8 @@ test('the 80 OpenAI templates are distinct and each holds one {}', () => {
   for (const t of OPENAI_IMAGENET_TEMPLATES) assert.equal(t.split('{}').length, 2, t);
 });
 
-test('groups are the product of class and spurious value, sized |T_c| x |S_s|', () => {
-  const { set } = fixture(false);
+test('groups are the product of class and spurious value, sized |T_c| x |S_s|', async () => {
+  const { set } = await fixture(false);
   assert.deepEqual(set.groups, [
     { label: 0, spurious: 0, pairs: 2 },
     { label: 0, spurious: 1, pairs: 2 },
@@ -38,8 +49,8 @@ test('groups are the product of class and spurious value, sized |T_c| x |S_s|', 
 });
 
 for (const normalize of [false, true]) {
-  test(`every example equals P(mean of its two words under one template) (normalize ${normalize})`, () => {
-    const { set, embeddings, W, b, d, D, T } = fixture(normalize);
+  test(`every example equals P(mean of its two words under one template) (normalize ${normalize})`, async () => {
+    const { set, embeddings, W, b, d, D, T } = await fixture(normalize);
     const [batch] = epochOf(set, 0, { mode: 'downsample', examples: 0, batchSize: 100, augment: true, seed: 1 });
     // every example must match one (target, spurious, shared template) combination exactly
     const unit = (v: Float32Array) => {
@@ -73,8 +84,8 @@ for (const normalize of [false, true]) {
   });
 }
 
-test('downsampling gives every group the smallest group size; balanced sampling gives equal shares', () => {
-  const { set } = fixture(false);
+test('downsampling gives every group the smallest group size; balanced sampling gives equal shares', async () => {
+  const { set } = await fixture(false);
   const count = (batches: { y: Int32Array; n: number }[]) => batches.reduce((s, b) => s + b.n, 0);
   const down = epochOf(set, 0, { mode: 'downsample', examples: 0, batchSize: 3, augment: false, seed: 1 });
   assert.equal(count(down), 4); // 4 groups x min size 1
@@ -85,8 +96,8 @@ test('downsampling gives every group the smallest group size; balanced sampling 
   assert.deepEqual(perClass, [200, 200]);
 });
 
-test('sampling is seeded: same seed and epoch, same batches; another epoch differs', () => {
-  const { set } = fixture(false);
+test('sampling is seeded: same seed and epoch, same batches; another epoch differs', async () => {
+  const { set } = await fixture(false);
   const o = { mode: 'balanced-with-replacement' as const, examples: 64, batchSize: 16, augment: true, seed: 9 };
   assert.deepEqual(epochOf(set, 2, o), epochOf(set, 2, o));
   assert.notDeepEqual(epochOf(set, 2, o)[0].x, epochOf(set, 3, o)[0].x);
