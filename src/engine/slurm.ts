@@ -8,6 +8,7 @@
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { loadExperiment } from '../experiment';
+import type { SlurmSubmissionInfo } from '../protocol/worker';
 import { InputError } from '../shared/errors';
 import { newSlurmSubmissionDir, saveSlurmScripts, saveSlurmSubmission } from './runs/store';
 
@@ -27,17 +28,9 @@ export interface SlurmScripts {
   run: { path: string; text: string };
 }
 
-export interface SlurmSubmission {
-  id: string;
-  experiment: string;
-  dir: string;
-  tasks: number;
-  arrayJobId: string;
-  runJobId: string;
+/** What the worker sends the host (SlurmSubmissionInfo; its logs have Slurm's %A/%a/%j filled in), and the scripts' paths. */
+export interface SlurmSubmission extends SlurmSubmissionInfo {
   scripts: { encode: string; run: string };
-  /** Slurm's %A/%a/%j filled in: one log per array task, one for the run job */
-  logs: { encode: string[]; run: string };
-  submittedAt: string;
 }
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;

@@ -3,7 +3,15 @@
 // No 'vscode' import: the webview bundle and the unit tests use this file too.
 import { z } from 'zod';
 import { WORD_LIST_KINDS } from './events';
-import { headlineSplit, RUN_STATUSES, runWarningSchema, splitMetricsSchema, type RunJson } from './runRecord';
+import {
+  galleryImageSchema,
+  headlineSplit,
+  RUN_STATUSES,
+  runGallerySchema,
+  runWarningSchema,
+  splitMetricsSchema,
+  type RunJson,
+} from './runRecord';
 import { CLIP_VARIANTS } from '../experiment/schema';
 
 export const wordListKindSchema = z.enum(WORD_LIST_KINDS);
@@ -137,15 +145,11 @@ export const setupCheckSchema = z.object({
 });
 
 /** The Results tab's per-group examples, thumbnails as webview URIs (the host converts run.json's paths). */
-export const galleryViewSchema = z.object({
-  split: z.enum(['val', 'test']),
+/** run.json's gallery as the webview sees it: each image's path becomes a webview URI (src) and a file name. */
+export const galleryViewSchema = runGallerySchema.omit({ perGroup: true, groups: true }).extend({
   groups: z.array(
-    z.object({
-      label: z.string(),
-      spurious: z.string(),
-      n: z.number(),
-      changed: z.number(),
-      images: z.array(z.object({ src: z.string(), name: z.string(), label: z.string(), erm: z.string(), tldr: z.string() })),
+    runGallerySchema.shape.groups.element.omit({ images: true }).extend({
+      images: z.array(galleryImageSchema.omit({ path: true }).extend({ src: z.string(), name: z.string() })),
     }),
   ),
 });
