@@ -1,6 +1,7 @@
 // Output for the CLI: human-readable progress on stderr, or with --json one event per line
 // on stdout. Exit codes are shared by every command.
 import type { EngineEvent, RunSummary } from '../protocol/events';
+import { ConfigError, resolveCliLlmSettings, type LlmCliFlags } from '../llm/config';
 import { STEP_TITLES } from '../protocol/events';
 import { metricsTable, selectionSummary } from '../engine/api';
 
@@ -82,4 +83,14 @@ export function printRun(io: CliIo, summary: RunSummary): void {
 export function slurmThreads(env: NodeJS.ProcessEnv): { threads?: number; threadsSource?: 'slurm' } {
   const n = Number(env.SLURM_CPUS_PER_TASK);
   return Number.isInteger(n) && n > 0 ? { threads: n, threadsSource: 'slurm' } : {};
+}
+
+/** The LLM client settings from the flags and the environment; a bad flag is a usage error (exit 2). */
+export function cliLlmSettings(flags: LlmCliFlags, env: NodeJS.ProcessEnv): ReturnType<typeof resolveCliLlmSettings> {
+  try {
+    return resolveCliLlmSettings(flags, env);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(e.message);
+    throw e;
+  }
 }

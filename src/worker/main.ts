@@ -23,7 +23,7 @@ import {
 import { InputError, isAbortError } from '../shared/errors';
 import { loadExperiment, parseExperimentText } from '../experiment';
 import type { EngineEvent } from '../protocol/events';
-import { generateConcepts, generateWords, groupAddedWords, LlmError } from '../llm/generate';
+import { generateConcepts, generateWords, groupAddedWords, LlmError, type LlmClientSettings } from '../llm/generate';
 import type { ListRef } from '../llm/prompts';
 import {
   checkSetupRequest,
@@ -45,6 +45,7 @@ import {
   type EngineSettings,
   type GeneratedWords,
   type JobParams,
+  type LlmSettings,
 } from '../protocol/worker';
 
 if (!process.send) {
@@ -137,11 +138,7 @@ connection.onRequest(generateWordsRequest, (p, token) =>
       lists = names.map((name) => ({ kind: p.list!, name }));
     }
     const result = await generateWords(exp.task, exp.words, {
-      baseURL: p.llm.baseUrl,
-      apiKey: p.llm.apiKey,
-      model: p.llm.model,
-      temperature: p.llm.temperature,
-      timeoutMs: p.llm.timeoutSeconds * 1000,
+      ...llmClientSettings(p.llm),
       signal,
       ...(lists ? { lists } : {}),
       onLog: (message) => onEvent({ type: 'log', level: 'info', message }),
@@ -160,11 +157,7 @@ connection.onRequest(discoverRequest, (p, token) =>
       try {
         const exp = loadExperiment(p.file).experiment;
         const r = await generateConcepts(exp.task.classes, {
-          baseURL: p.llm.baseUrl,
-          apiKey: p.llm.apiKey,
-          model: p.llm.model,
-          temperature: p.llm.temperature,
-          timeoutMs: p.llm.timeoutSeconds * 1000,
+          ...llmClientSettings(p.llm),
           signal,
           onLog: (m) => log(m),
         });
@@ -183,3 +176,8 @@ connection.onRequest(discoverRequest, (p, token) =>
 process.on('disconnect', () => process.exit(0));
 connection.onClose(() => process.exit(0));
 connection.listen();
+
+/** The LLM client's settings from the host's (VS Code settings + the key from SecretStorage). */
+function llmClientSettings(l: LlmSettings): LlmClientSettings {
+  return { baseURL: l.baseUrl, apiKey: l.apiKey, model: l.model, temperature: l.temperature, timeoutMs: l.timeoutSeconds * 1000 };
+}

@@ -442,7 +442,8 @@ export async function waitFor(pred, timeoutMs, intervalMs = 100) {
  * starting it closes and reopens it until the command shows up (or timeoutMs passes).
  * @param {import('playwright-core').Page} page
  * @param {string} title
- * @param {{ timeoutMs?: number }} [opts]
+ * @param {{ timeoutMs?: number, opensQuickInput?: boolean }} [opts] opensQuickInput: the command opens its own quick
+ *   input at once, so the palette's does not close
  * @returns {Promise<number>} Date.now() when Enter was pressed (to time what the command does)
  */
 export async function runCommand(page, title, opts = {}) {
@@ -500,7 +501,7 @@ export async function runCommand(page, title, opts = {}) {
   if (!(await isFocused())) throw new Error(`cannot select "${title}" in the command palette`);
   const entered = Date.now();
   await input.press('Enter');
-  await input.waitFor({ state: 'hidden' });
+  if (!opts.opensQuickInput) await input.waitFor({ state: 'hidden' });
   return entered;
 }
 

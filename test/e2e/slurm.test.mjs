@@ -14,6 +14,9 @@ const clusterJs = join(repoRoot, 'out', 'test', 'slurm', 'cluster.js');
 const cluster = existsSync(clusterJs) ? require(clusterJs) : undefined;
 const skip = !cluster ? 'out/test/slurm/cluster.js is missing: run npm run compile first' : cluster.unavailable();
 
+/** how much of the TLDR log a failure message shows */
+const LOG_TAIL_CHARS = 3000;
+
 test('Run on Slurm… submits 2 tasks and the tree follows the array until the run succeeded', { skip, timeout: 600_000 }, async (t) => {
   const c = await cluster.startCluster();
   const saved = process.env.SLURM_CONF;
@@ -51,7 +54,7 @@ test('Run on Slurm… submits 2 tasks and the tree follows the array until the r
         if (/^run (succeeded|failed|cancelled)|ended without/.test(d)) break;
         if (Date.now() > end) throw new Error(`the Slurm row never ended: ${seen.join(' | ')}\n${tldrLog(host).slice(-3000)}`);
       }
-      assert.equal(seen.at(-1), 'run succeeded', `${seen.join(' | ')}\n${tldrLog(host).slice(-3000)}`);
+      assert.equal(seen.at(-1), 'run succeeded', `${seen.join(' | ')}\n${tldrLog(host).slice(-LOG_TAIL_CHARS)}`);
       assert.ok(
         seen.some((d) => /^encode \d\/2 done/.test(d)),
         `the array's state was shown: ${seen.join(' | ')}`,

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import test from 'node:test';
-import { calm, editorTab, repoRoot, screenshot, waitFor, webviewFrame, withHost } from './harness.mjs';
+import { calm, editorTab, repoRoot, runCommand, screenshot, waitFor, webviewFrame, withHost } from './harness.mjs';
 
 /** The workspace: a CLIP export (the split fixture), the demo's 2-class classifier, and birds/<split>/<class>/ images. */
 function workspaceFiles() {
@@ -40,41 +40,9 @@ async function pickRow(page, title, label) {
   await row(page, label).first().click();
 }
 
-/**
- * Runs "TLDR: New Experiment…" from the palette. Not the harness's runCommand: it waits for the
- * quick input to close, and this command opens its own at once.
- */
+/** Runs "TLDR: New Experiment…" from the palette; the command opens its own quick input at once. */
 async function newExperimentCommand(page) {
-  const input = quickInput(page).locator('input');
-  const r = choice(page, 'TLDR: New Experiment…').first();
-  const deadline = Date.now() + 90_000;
-  // the palette lists the commands registered when it opened: reopen it until the extension's is there
-  for (;;) {
-    if (!(await input.isVisible())) await page.keyboard.press('F1');
-    // a webview with the focus may swallow F1: open the palette from the title bar then
-    if (
-      !(await input.waitFor({ state: 'visible', timeout: 3_000 }).then(
-        () => true,
-        () => false,
-      ))
-    )
-      await page.locator('.titlebar .command-center-center').click();
-    await input.waitFor({ state: 'visible' });
-    await input.fill('>TLDR: New Experiment');
-    if (
-      await r.waitFor({ timeout: 5_000 }).then(
-        () => true,
-        () => false,
-      )
-    )
-      break;
-    if (Date.now() > deadline) throw new Error('the palette does not offer "TLDR: New Experiment…"');
-    await page.keyboard.press('Escape');
-    await input.waitFor({ state: 'hidden' });
-  }
-  const isFocused = async () => /\bfocused\b/.test((await r.getAttribute('class')) ?? '');
-  for (let i = 0; i < 20 && !(await isFocused()); i++) await input.press('ArrowDown');
-  await input.press('Enter');
+  await runCommand(page, 'TLDR: New Experiment…', { timeoutMs: 90_000, opensQuickInput: true });
   await quickInput(page).locator('.quick-input-title', { hasText: 'TLDR: New Experiment' }).waitFor();
 }
 

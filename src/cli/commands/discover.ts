@@ -7,8 +7,7 @@ import { discoverBiases, lastDiscovery } from '../../engine/api';
 import { applySpuriousGrouping, loadExperiment, writeExperimentText } from '../../experiment';
 import type { Discovery } from '../../protocol/discover';
 import { generateConcepts, LlmError, proposeGrouping } from '../../llm/generate';
-import { resolveCliLlmSettings, ConfigError } from '../../llm/config';
-import { EXIT, UsageError, eventPrinter, type CliIo } from '../io';
+import { EXIT, UsageError, cliLlmSettings, eventPrinter, type CliIo } from '../io';
 
 export const DISCOVER_USAGE = `Usage: tldr-debias discover EXP [options]
        tldr-debias discover EXP --propose [--top K]
@@ -132,13 +131,7 @@ export async function discoverCommand(argv: string[], io: CliIo): Promise<number
   if (v.propose) {
     const last = lastDiscovery(file);
     if (!last) throw new UsageError(`No discovery of ${file} yet: run 'tldr-debias discover ${args.positionals[0]}' first.`);
-    let settings;
-    try {
-      settings = resolveCliLlmSettings({ baseUrl: v['base-url'], model: v.model, timeout: v.timeout }, io.env);
-    } catch (e) {
-      if (e instanceof ConfigError) throw new UsageError(e.message);
-      throw e;
-    }
+    const settings = cliLlmSettings({ baseUrl: v['base-url'], model: v.model, timeout: v.timeout }, io.env);
     const ranked = Object.fromEntries(
       last.discovery.classes.map((c) => [
         c.class,
@@ -183,13 +176,7 @@ export async function discoverCommand(argv: string[], io: CliIo): Promise<number
   let llmWords: string[] = [];
   if (!v['no-llm']) {
     const exp = loadExperiment(file).experiment;
-    let settings;
-    try {
-      settings = resolveCliLlmSettings({ baseUrl: v['base-url'], model: v.model, timeout: v.timeout }, io.env);
-    } catch (e) {
-      if (e instanceof ConfigError) throw new UsageError(e.message);
-      throw e;
-    }
+    const settings = cliLlmSettings({ baseUrl: v['base-url'], model: v.model, timeout: v.timeout }, io.env);
     if (!settings.apiKey)
       note('LLM candidates skipped: no OPENAI_API_KEY (local servers accept any key). The built-in list and --words are scored.');
     else {

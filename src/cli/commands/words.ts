@@ -7,8 +7,7 @@ import type { WordListKind } from '../../protocol/events';
 import { InputError } from '../../shared/errors';
 import { allLists, renderPrompts, buildPrompt, DEFAULT_WORD_COUNT, type ListRef } from '../../llm/prompts';
 import { generateWords, groupAddedWords, LlmError } from '../../llm/generate';
-import { resolveCliLlmSettings, ConfigError } from '../../llm/config';
-import { EXIT, UsageError, type CliIo } from '../io';
+import { EXIT, UsageError, cliLlmSettings, type CliIo } from '../io';
 
 export const WORDS_USAGE = `Usage: tldr-debias words EXP [options]
 
@@ -86,24 +85,18 @@ export async function wordsCommand(argv: string[], io: CliIo): Promise<number> {
     return EXIT.ok;
   }
 
-  let settings;
-  try {
-    settings = resolveCliLlmSettings(
-      {
-        baseUrl: v['base-url'],
-        model: v.model,
-        timeout: v.timeout,
-        temperature: v.temperature,
-        maxRetries: v['max-retries'],
-        firstTimeout: v['first-timeout'],
-        deadline: v.deadline,
-      },
-      io.env,
-    );
-  } catch (e) {
-    if (e instanceof ConfigError) throw new UsageError(e.message);
-    throw e;
-  }
+  const settings = cliLlmSettings(
+    {
+      baseUrl: v['base-url'],
+      model: v.model,
+      timeout: v.timeout,
+      temperature: v.temperature,
+      maxRetries: v['max-retries'],
+      firstTimeout: v['first-timeout'],
+      deadline: v.deadline,
+    },
+    io.env,
+  );
   let result;
   try {
     result = await generateWords(exp.task, exp.words, {

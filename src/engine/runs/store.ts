@@ -135,15 +135,19 @@ export function effectiveStatus(run: RunJson, host = os.hostname()): RunRecord['
   return alive(run.pid) ? undefined : 'interrupted';
 }
 
+/** The run folders' names of an experiment (none when .tldr/runs does not exist yet). */
+function runFolderNames(absFile: string): string[] {
+  try {
+    return fs.readdirSync(runsDir(absFile));
+  } catch {
+    return [];
+  }
+}
+
 /** The run a batch job started (by its job id), whatever its state; undefined until its run.json exists. */
 export function findJobRun(file: string, jobId: string): { runDir: string; status: RunJson['status'] } | undefined {
   const abs = path.resolve(file);
-  let names: string[];
-  try {
-    names = fs.readdirSync(runsDir(abs));
-  } catch {
-    return undefined;
-  }
+  const names = runFolderNames(abs);
   for (const name of names) {
     const run = readRunJson(path.join(runsDir(abs), name));
     if (run?.experiment === abs && run.job?.id === jobId)
@@ -256,12 +260,7 @@ export async function writeLastScores(file: string, scores: WordScores): Promise
 /** The lambda the newest successful run of this experiment chose. */
 export function lastChosenLambda(file: string): number | undefined {
   const abs = path.resolve(file);
-  let names: string[];
-  try {
-    names = fs.readdirSync(runsDir(abs));
-  } catch {
-    return undefined;
-  }
+  const names = runFolderNames(abs);
   const runs = names
     .map((n) => readRunJson(path.join(runsDir(abs), n)))
     .filter((r): r is RunJson => !!r && r.experiment === abs && r.status === 'succeeded' && !!r.selection)
