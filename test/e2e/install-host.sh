@@ -9,6 +9,10 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# One install at a time: `npm test` starts one in the background and run.sh calls this again;
+# the second waits here, then finds the host installed.
+exec 9>"$here/.host.lock"
+flock 9
 dest="$here/.host"
 stamp_file="$dest/node_modules/.tldr-e2e-host-stamp"
 stamp="$(cat "$here/host/package.json" "$here/host/package-lock.json" | sha256sum | cut -c1-16) node-$(node -v)"

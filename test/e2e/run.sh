@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The end-to-end tests: installs the host when needed, builds and packages the VSIX, runs
-# test/e2e/*.test.mjs one at a time (each starts its own code-server and Chromium).
+# test/e2e/*.test.mjs two at a time (each starts its own code-server and Chromium; E2E_CONCURRENCY=1
+# for one at a time).
 #
 #   test/e2e/run.sh                       # everything
 #   test/e2e/run.sh test/e2e/install.test.mjs    # some test files
@@ -24,6 +25,6 @@ fi
 
 if [ $# -gt 0 ]; then tests=("$@"); else tests=("$here"/*.test.mjs); fi
 status=0
-node --test --test-concurrency=1 "${tests[@]}" || status=$?
+node --test --test-concurrency="${E2E_CONCURRENCY:-2}" "${tests[@]}" || status=$?
 echo "e2e: finished in $(( $(date +%s) - start )) s (exit $status); artifacts in ${here#"$root"/}/artifacts/"
 exit $status
