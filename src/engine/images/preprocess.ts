@@ -205,18 +205,23 @@ export async function preprocessInto(img: DecodedImage, p: ImagePreprocessing, o
   const left = Math.floor((w - p.crop) / 2);
   const top = Math.floor((h - p.crop) / 2);
   const plane = p.crop * p.crop;
-  // every 8-bit value's normalised float, per channel: the same expression, computed 768 times
-  // instead of once per pixel (this loop runs on the JS thread the models also need)
-  const lut = new Float32Array(3 * 256);
-  for (let c = 0; c < 3; c++) for (let v = 0; v < 256; v++) lut[c * 256 + v] = (v * p.rescale - p.mean[c]) / p.std[c];
-  for (let y = 0; y < p.crop; y++) {
-    const sy = y + top;
-    for (let x = 0; x < p.crop; x++) {
-      const sx = x + left;
-      const inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
-      const src = (sy * w + sx) * 3;
-      const dst = offset + y * p.crop + x;
-      for (let c = 0; c < 3; c++) out[dst + c * plane] = lut[c * 256 + (inside ? rgb[src + c] : 0)];
+  // x0..x1, y0..y1: the part of the crop inside the image; outside it the pixels are 0
+  const x0 = Math.max(0, -left);
+  const x1 = Math.min(p.crop, w - left);
+  const y0 = Math.max(0, -top);
+  const y1 = Math.min(p.crop, h - top);
+  for (let c = 0; c < 3; c++) {
+    // every 8-bit value's normalised float: the same expression, computed 256 times per channel
+    // instead of once per pixel (this loop runs on the JS thread the models also need)
+    const lut = new Float32Array(256);
+    for (let v = 0; v < 256; v++) lut[v] = (v * p.rescale - p.mean[c]) / p.std[c];
+    const base = offset + c * plane;
+    if (x0 > 0 || x1 < p.crop || y0 > 0 || y1 < p.crop) out.fill(lut[0], base, base + plane);
+    // one channel, one row at a time: a tight loop without bounds tests
+    for (let y = y0; y < y1; y++) {
+      let src = ((y + top) * w + left + x0) * 3 + c;
+      let dst = base + y * p.crop + x0;
+      for (let x = x0; x < x1; x++, src += 3) out[dst++] = lut[rgb[src]];
     }
   }
 }
