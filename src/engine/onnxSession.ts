@@ -8,7 +8,7 @@
 // CLI's --threads, the experiment's settings.threads, the editor's tldr.onnx.threads).
 // While encoding images the classifier and CLIP's vision tower are given their batches together,
 // each session with all the threads; onnxruntime-node runs every inference on the JS thread, so
-// they still execute one after the other (bench/README.md, "Threads" and "Latest results").
+// they still execute one after the other (bench/README.md, "Threads" and "Encoding: what was tried").
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { InputError } from '../shared/errors';

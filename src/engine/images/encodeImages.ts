@@ -77,7 +77,7 @@ interface PreparedBatch {
 /**
  * Rows per inference call. onnxruntime-node's run holds the JS thread until it ends, so a whole
  * batch in one call would stall the next batch's preparation; per-image cost at 8 rows is that of
- * 32 (bench/README.md, "Latest results").
+ * 32 (bench/README.md, "Encoding: what was tried").
  */
 export const INFERENCE_CHUNK = 8;
 
