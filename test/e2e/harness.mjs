@@ -460,17 +460,21 @@ export async function runCommand(page, title, opts = {}) {
       );
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   let row;
+  const shown = () =>
+    input.waitFor({ state: 'visible', timeout: 3_000 }).then(
+      () => true,
+      () => false,
+    );
   for (;;) {
-    if (!(await input.isVisible())) await page.keyboard.press('F1');
-    // A webview that has just taken the focus may swallow F1: open the palette from the title bar then.
-    if (
-      !(await input.waitFor({ state: 'visible', timeout: 3_000 }).then(
-        () => true,
-        () => false,
-      ))
-    )
-      await page.locator('.titlebar .command-center-center').click();
-    await input.waitFor({ state: 'visible' });
+    // F1, else the title bar's command center: a webview that has just taken the focus may swallow
+    // F1, and a click that lands while the workbench moves focus may open nothing. Both are tried
+    // again until the palette shows.
+    for (let attempt = 0; !(await input.isVisible()); attempt++) {
+      if (attempt % 2 === 0) await page.keyboard.press('F1');
+      else await page.locator('.titlebar .command-center-center').click();
+      if (await shown()) break;
+      if (Date.now() > deadline) throw new Error(`the command palette did not open (F1 and the command center, ${attempt + 1} tries)`);
+    }
     await input.fill(`>${title}`);
     // The row with exactly this title (a recently used or similar command may be listed first).
     const found = await rows
