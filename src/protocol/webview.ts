@@ -144,7 +144,6 @@ export const setupCheckSchema = z.object({
   message: z.string(),
 });
 
-/** The Results tab's per-group examples, thumbnails as webview URIs (the host converts run.json's paths). */
 /** run.json's gallery as the webview sees it: each image's path becomes a webview URI (src) and a file name. */
 export const galleryViewSchema = runGallerySchema.omit({ perGroup: true, groups: true }).extend({
   groups: z.array(

@@ -29,12 +29,13 @@ test('the interval: seeded, excludes 0 for a real shift, covers 0 for noise, nar
   const rng = createRng(7);
   const sample = (n: number, mu: number) => Array.from({ length: n }, () => mu + 0.1 * rng.normal());
   const shifted = { w: sample(60, 0.3), r: sample(200, 0.2) };
-  const res = drawResamples(60, 200, { resamples: 1000, seed: 3 });
+  const resamples = (seed: number) => drawResamples(60, 200, { resamples: 1_000, seed });
+  const res = resamples(3);
   const a = b2tScore(shifted.w, shifted.r, res, 0.95);
   assert.ok(a.ci[0] > 0, `a 0.1 shift with 60 vs 200 samples: interval ${a.ci} should exclude 0`);
   // same seed, same interval; another seed, a slightly different one
-  assert.deepEqual(b2tScore(shifted.w, shifted.r, drawResamples(60, 200, { resamples: 1000, seed: 3 }), 0.95).ci, a.ci);
-  assert.notDeepEqual(b2tScore(shifted.w, shifted.r, drawResamples(60, 200, { resamples: 1000, seed: 4 }), 0.95).ci, a.ci);
+  assert.deepEqual(b2tScore(shifted.w, shifted.r, resamples(3), 0.95).ci, a.ci);
+  assert.notDeepEqual(b2tScore(shifted.w, shifted.r, resamples(4), 0.95).ci, a.ci);
 
   const noise = { w: sample(60, 0.2), r: sample(200, 0.2) };
   const b = b2tScore(noise.w, noise.r, res, 0.95);
