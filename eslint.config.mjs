@@ -21,7 +21,6 @@ export default tseslint.config(
       'vsix/',
       'dist/',
       'media/',
-      'test/e2e/.host/',
       'test/e2e/artifacts/',
       'bench/models/',
       'test/fixtures/',

@@ -13,12 +13,11 @@ trap 'kill -- -"$host_pid" 2>/dev/null || true' EXIT
 npm run lint
 npm run test:unit
 npm run test:slurm
-# before packaging: vsce walks the repository, and the host is written under test/e2e/.host
+npm run test:package
 if ! wait "$host_pid"; then
   cat "$host_log"
   echo "test: installing the end-to-end host failed (log above, also in $host_log)" >&2
   exit 1
 fi
 cat "$host_log"
-npm run test:package
 E2E_SKIP_PACKAGE=1 npm run test:e2e

@@ -19,7 +19,8 @@ const USAGE = `tldr-debias ${PACKAGE_VERSION}: debias an image classifier's last
 Usage: tldr-debias <command> [options]
 
 Commands:
-  demo [--out DIR] [--seeds N] [--json]   the offline demo world, end to end
+  demo [--out DIR] [--seeds N] [--no-run] [--json]
+                                          the offline demo world, end to end
   init --clip DIR --classifier FILE --data PATH [--out FILE]
                                           a new experiment file from your models and data
   run EXP [--json] [--threads N]          run TLDR on an experiment file (*.tldr.json)

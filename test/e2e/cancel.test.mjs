@@ -19,7 +19,7 @@ import {
 } from './harness.mjs';
 
 test('Cancel Run stops a running run and the tree shows it cancelled', { timeout: 300_000 }, (t) =>
-  withHost(t, {}, async (host) => {
+  withHost(t, { demo: true }, async (host) => {
     const { page } = host;
     const frame = await openDemo(page);
     await openActivity(page, 'TLDR');

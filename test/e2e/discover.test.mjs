@@ -14,7 +14,7 @@ const SCENES = {
 };
 
 test('Discover tab: ranked keywords, thumbnails, and a grouping written into the experiment', { timeout: 480_000 }, (t) =>
-  withHost(t, { settings: { 'files.autoSave': 'off' } }, async (host) => {
+  withHost(t, { demo: true, settings: { 'files.autoSave': 'off' } }, async (host) => {
     const { page, workspace } = host;
     const frame = await openDemo(page);
     const file = join(workspace, 'tldr-demo', 'demo.tldr.json');

@@ -19,7 +19,7 @@ import { vsixPath as vsixFor } from '../../tools/vsix-targets.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '..', '..');
 export const artifactsDir = join(here, 'artifacts');
-const codeServerBin = join(here, '.host', 'node_modules', '.bin', 'code-server');
+const codeServerBin = join(repoRoot, 'node_modules', '.cache', 'tldr-e2e-host', 'node_modules', '.bin', 'code-server'); // install-host.sh
 const require = createRequire(join(repoRoot, 'package.json'));
 /** @type {import('playwright-core')} */
 const { chromium } = require('playwright-core');
@@ -112,6 +112,10 @@ function safeName(s) {
  * @property {Record<string, unknown>} [settings] extra user settings
  * @property {Record<string, string|Buffer>} [files] files to write into the workspace before start (relative paths)
  * @property {number} [timeoutMs] start-up timeout (default 60 s)
+ * @property {boolean} [demo] copy the demo that run.sh wrote beforehand ($E2E_DEMO_TEMPLATE: world,
+ *   models, experiment and embedding cache) into tldr-demo/, so that "TLDR: Open Demo" reopens it
+ *   and only scores the words: for tests of what comes after Open Demo (open-demo.test.mjs covers
+ *   writing it)
  *
  * @typedef {object} Host
  * @property {import('playwright-core').Page} page
@@ -127,6 +131,18 @@ function safeName(s) {
  * @property {() => string} serverLog the code-server log so far
  * @property {Record<string, number>} timings start-up phases in ms since the start (VSIX installed, server ready, workbench shown)
  */
+
+/**
+ * Copies the demo that run.sh wrote (`tldr-debias demo --no-run`, then `score` to fill the
+ * embedding cache) into `dest`: everything but the scores and runs, which name their own folder.
+ */
+function copyDemoTemplate(dest) {
+  const template = process.env.E2E_DEMO_TEMPLATE;
+  if (!template || !existsSync(join(template, 'demo.tldr.json')))
+    throw new Error(`no demo template at E2E_DEMO_TEMPLATE=${template ?? ''}: run the tests with test/e2e/run.sh, which writes it`);
+  const skip = new Set([join(template, '.tldr', 'scores'), join(template, '.tldr', 'runs')]);
+  cpSync(template, dest, { recursive: true, filter: (src) => !skip.has(src) });
+}
 
 /** Runs code-server's CLI for a one-shot command (e.g. --install-extension) in the run folder. */
 function codeServerCli(run, args) {
@@ -188,6 +204,7 @@ export async function startHost(name, opts = {}) {
     mkdirSync(dirname(join(run.workspace, rel)), { recursive: true });
     writeFileSync(join(run.workspace, rel), content);
   }
+  if (opts.demo) copyDemoTemplate(join(run.workspace, 'tldr-demo'));
 
   /** @type {{ pgid?: number, context?: import('playwright-core').BrowserContext, log: string[] }} */
   const live = { log: [] };

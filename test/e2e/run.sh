@@ -23,6 +23,22 @@ if [ -z "${E2E_SKIP_PACKAGE:-}" ] || [ ! -f "$E2E_VSIX" ]; then
   node tools/package-vsix.mjs --target linux-x64 --out "$E2E_VSIX"
 fi
 
+# The demo that tests of what follows Open Demo start from (withHost's `demo` option): written once
+# by this build's CLI, its embedding cache filled; rewritten when dist/cli.js changes.
+export E2E_DEMO_TEMPLATE="${E2E_DEMO_TEMPLATE:-$root/node_modules/.cache/tldr-e2e-demo}"
+demo_stamp="$(sha256sum dist/cli.js | cut -c1-16)"
+if [ "$(cat "$E2E_DEMO_TEMPLATE.stamp" 2>/dev/null)" != "$demo_stamp" ]; then
+  rm -rf "$E2E_DEMO_TEMPLATE" "$E2E_DEMO_TEMPLATE.stamp"
+  demo_log="$here/artifacts/demo-template.log"
+  if ! { node dist/cli.js demo --no-run --out "$E2E_DEMO_TEMPLATE" && node dist/cli.js score "$E2E_DEMO_TEMPLATE/demo.tldr.json"; } >"$demo_log" 2>&1; then
+    cat "$demo_log"
+    echo "e2e: writing the demo template failed (log above, also in $demo_log)" >&2
+    exit 1
+  fi
+  echo "$demo_stamp" >"$E2E_DEMO_TEMPLATE.stamp"
+  echo "e2e: demo template written in $E2E_DEMO_TEMPLATE"
+fi
+
 if [ $# -gt 0 ]; then tests=("$@"); else tests=("$here"/*.test.mjs); fi
 status=0
 node --test --test-concurrency="${E2E_CONCURRENCY:-2}" "${tests[@]}" || status=$?

@@ -22,7 +22,7 @@ import {
 const STEPS = ['Encode images', 'Modality gap', 'Projector', 'Score words', 'Text set', 'Retrain last layer', 'Evaluate', 'Export'];
 
 test('Start Retraining runs in the worker: step logs, tree progress and worst-group accuracy, Results table', { timeout: 420_000 }, (t) =>
-  withHost(t, {}, async (host) => {
+  withHost(t, { demo: true }, async (host) => {
     const { page } = host;
     const frame = await openDemo(page);
     await openActivity(page, 'TLDR');

@@ -22,7 +22,7 @@ test('Run on Slurm… submits 2 tasks and the tree follows the array until the r
   const saved = process.env.SLURM_CONF;
   process.env.SLURM_CONF = c.env.SLURM_CONF; // the host (and its worker, and sbatch) inherit it
   try {
-    await withHost(t, {}, async (host) => {
+    await withHost(t, { demo: true }, async (host) => {
       const { page } = host;
       await openDemo(page);
       await openActivity(page, 'TLDR');

@@ -1,5 +1,5 @@
-// `tldr-debias demo [--out DIR] [--seeds N] [--json]`: the offline demo world end to end:
-// writes the images, models, words and experiment into DIR, runs TLDR once per seed and
+// `tldr-debias demo [--out DIR] [--seeds N] [--no-run] [--json]`: the offline demo world end to
+// end: writes the images, models, words and experiment into DIR, runs TLDR once per seed and
 // prints per-group accuracy of the ERM head, the TLDR head and the DFR reference.
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -7,11 +7,13 @@ import { createDemo, runExperiment } from '../../engine/api';
 import type { RunSummary } from '../../protocol/events';
 import { EXIT, eventPrinter, printRun, type CliIo } from '../io';
 
-export const DEMO_USAGE = `Usage: tldr-debias demo [--out DIR] [--seeds N] [--json]
+export const DEMO_USAGE = `Usage: tldr-debias demo [--out DIR] [--seeds N] [--no-run] [--json]
 
 Writes the demo world (generated birds on land and water scenes, a tiny CLIP and a tiny
 classifier that leans on the background) into DIR (default ./tldr-demo) and runs TLDR on it.
+An existing demo in DIR is kept as it is (it may hold your edits).
   --seeds N   run N times with seeds 0..N-1 and report the mean worst-group accuracy
+  --no-run    write the demo and stop (open DIR/demo.tldr.json in VS Code, or tldr-debias run it)
   --json      one JSON event per line on stdout; the last is {"type":"demo-result",...}
 `;
 
@@ -32,7 +34,13 @@ export function worstGroupSummary(runs: RunSummary[]): Record<Head, { mean: numb
 export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { out: { type: 'string' }, seeds: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      out: { type: 'string' },
+      seeds: { type: 'string' },
+      'no-run': { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help) return (io.stdout(DEMO_USAGE), EXIT.ok);
   const seeds = values.seeds === undefined ? 1 : Number(values.seeds);
@@ -41,6 +49,11 @@ export async function demoCommand(argv: string[], io: CliIo): Promise<number> {
   const print = eventPrinter(io, json);
   const t0 = performance.now();
   const file = await createDemo(path.resolve(values.out ?? 'tldr-demo'), { onEvent: print, signal: io.signal });
+  if (values['no-run']) {
+    if (json) io.stdout(JSON.stringify({ type: 'demo-written', experiment: file }) + '\n');
+    else io.stdout(`Experiment: ${file}\nRun it with: tldr-debias run ${file}\n`);
+    return EXIT.ok;
+  }
   const runs: RunSummary[] = [];
   for (let seed = 0; seed < seeds; seed++) {
     if (!json) io.stderr(`\n— run ${seed + 1} of ${seeds} (seed ${seed})\n`);
