@@ -193,13 +193,6 @@ function resizedSize(img: DecodedImage, p: ImagePreprocessing): { w: number; h: 
 /** [3, crop, crop] normalised pixels, written into `out` at `offset`. */
 export async function preprocessInto(img: DecodedImage, p: ImagePreprocessing, out: Float32Array, offset: number): Promise<void> {
   const { w, h } = resizedSize(img, p);
-  let rgb = img.data;
-  if (w !== img.width || h !== img.height) {
-    rgb = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
-      .resize(w, h, { kernel: SHARP_KERNEL[p.resample ?? 'bicubic'], fit: 'fill' })
-      .raw()
-      .toBuffer();
-  }
   // Centre crop; outside an image smaller than the crop the pixels are black (0 before
   // normalisation), as Hugging Face's center_crop pads.
   const left = Math.floor((w - p.crop) / 2);
@@ -210,6 +203,23 @@ export async function preprocessInto(img: DecodedImage, p: ImagePreprocessing, o
   const x1 = Math.min(p.crop, w - left);
   const y0 = Math.max(0, -top);
   const y1 = Math.min(p.crop, h - top);
+  // rgb holds the resized image's columns winLeft.. (winWidth of them) and rows winTop..
+  let rgb = img.data;
+  let winLeft = 0;
+  let winTop = 0;
+  let winWidth = w;
+  if (w !== img.width || h !== img.height) {
+    // libvips computes only the pixels the crop keeps (the same values as a full resize, since it
+    // works on demand): a quarter less work for a 256 -> 224 crop
+    winLeft = left + x0;
+    winTop = top + y0;
+    winWidth = x1 - x0;
+    rgb = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+      .resize(w, h, { kernel: SHARP_KERNEL[p.resample ?? 'bicubic'], fit: 'fill' })
+      .extract({ left: winLeft, top: winTop, width: winWidth, height: y1 - y0 })
+      .raw()
+      .toBuffer();
+  }
   for (let c = 0; c < 3; c++) {
     // every 8-bit value's normalised float: the same expression, computed 256 times per channel
     // instead of once per pixel (this loop runs on the JS thread the models also need)
@@ -219,7 +229,7 @@ export async function preprocessInto(img: DecodedImage, p: ImagePreprocessing, o
     if (x0 > 0 || x1 < p.crop || y0 > 0 || y1 < p.crop) out.fill(lut[0], base, base + plane);
     // one channel, one row at a time: a tight loop without bounds tests
     for (let y = y0; y < y1; y++) {
-      let src = ((y + top) * w + left + x0) * 3 + c;
+      let src = ((y + top - winTop) * winWidth + left + x0 - winLeft) * 3 + c;
       let dst = base + y * p.crop + x0;
       for (let x = x0; x < x1; x++, src += 3) out[dst++] = lut[rgb[src]];
     }

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
+import sharp from 'sharp';
 import {
   preprocessInto,
   preprocessingKey,
@@ -126,4 +127,34 @@ test('the default preprocessing keeps the cache key it had, so existing caches s
   const before = JSON.stringify([256, 224, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225], 1 / 255, 'cubic']);
   assert.equal(preprocessingKey(p), before);
   assert.equal(preprocessingKey({ ...p, resizeMode: 'shortest-edge', resample: 'bicubic' }), before);
+});
+
+test('the crop of a resize has the pixels of the same crop cut from the whole resized image', async () => {
+  const busy = (w: number, h: number) => image(w, h, (x, y) => [(x * 53 + y * 17) % 256, (x * x + y * 7) % 256, (x * y + 3 * y) % 256]);
+  const cases: [string, DecodedImage, ImagePreprocessing][] = [
+    ['upscale 48 -> 56, crop 48', busy(48, 48), raw({ resize: 56, crop: 48 })],
+    ['downscale 97 x 61 -> shortest edge 32, crop 28', busy(97, 61), raw({ resize: 32, crop: 28, resample: 'bilinear' })],
+    ['portrait 31 x 70 -> shortest edge 40, crop 36', busy(31, 70), raw({ resize: 40, crop: 36 })],
+    ['exact 50 x 20 -> 16 x 16, crop 20 (padded)', busy(50, 20), raw({ resizeMode: 'exact', resize: 16, crop: 20 })],
+  ];
+  for (const [name, img, p] of cases) {
+    const got = await run(img, p);
+    // the reference: the whole resized image from libvips, then the crop cut here
+    const w = p.resizeMode === 'exact' ? p.resize : Math.max(p.crop, Math.round((img.width * p.resize) / Math.min(img.width, img.height)));
+    const h = p.resizeMode === 'exact' ? p.resize : Math.max(p.crop, Math.round((img.height * p.resize) / Math.min(img.width, img.height)));
+    const whole = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+      .resize(w, h, { kernel: p.resample === 'bilinear' ? 'linear' : 'cubic', fit: 'fill' })
+      .raw()
+      .toBuffer();
+    const left = Math.floor((w - p.crop) / 2);
+    const top = Math.floor((h - p.crop) / 2);
+    const want = new Float32Array(3 * p.crop * p.crop);
+    for (let c = 0; c < 3; c++)
+      for (let y = 0; y < p.crop; y++)
+        for (let x = 0; x < p.crop; x++) {
+          const [sx, sy] = [x + left, y + top];
+          if (sx >= 0 && sx < w && sy >= 0 && sy < h) want[c * p.crop * p.crop + y * p.crop + x] = whole[(sy * w + sx) * 3 + c];
+        }
+    assert.deepEqual(got, want, name);
+  }
 });
