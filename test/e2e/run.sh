@@ -24,9 +24,10 @@ if [ -z "${E2E_SKIP_PACKAGE:-}" ] || [ ! -f "$E2E_VSIX" ]; then
 fi
 
 # The demo that tests of what follows Open Demo start from (withHost's `demo` option): written once
-# by this build's CLI, its embedding cache filled; rewritten when dist/cli.js or this script changes. Its runs try
-# one weight decay instead of four, which quarters the retraining step of the run and Slurm tests
-# (these test the UI around a run; the grid's choices are tested in test/integration).
+# by this build's CLI, its embedding cache filled; rewritten when dist/cli.js or this script
+# changes. Its runs try one weight decay instead of four, which quarters the retraining step of the
+# run and Slurm tests (these test the UI around a run; the grid's choices are tested in
+# test/integration).
 export E2E_DEMO_TEMPLATE="${E2E_DEMO_TEMPLATE:-$root/node_modules/.cache/tldr-e2e-demo}"
 demo_stamp="$(cat dist/cli.js "$here/run.sh" | sha256sum | cut -c1-16)"
 if [ "$(cat "$E2E_DEMO_TEMPLATE.stamp" 2>/dev/null)" != "$demo_stamp" ]; then

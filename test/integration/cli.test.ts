@@ -157,6 +157,22 @@ test('score: the known-bad demo words fail, good ones pass', async () => {
   assert.equal(lambda, runDetails(newest.runDir).summary!.selection!.chosen.lambda, 'score uses the lambda the last run chose');
 });
 
+test('demo --no-run writes the demo and runs nothing; run again, it keeps the experiment as edited', () => {
+  const out = path.join(tempDir('tldr-demo-'), 'demo');
+  const first = run(['demo', '--no-run', '--out', out]);
+  assert.equal(first.code, 0, first.stderr);
+  const file = path.join(out, 'demo.tldr.json');
+  assert.ok(first.stdout.includes(`Run it with: tldr-debias run ${file}\n`), first.stdout);
+  assert.ok(fs.existsSync(path.join(out, 'world', 'metadata.csv')) && fs.existsSync(path.join(out, 'models', 'classifier.onnx')));
+  assert.equal(fs.existsSync(path.join(out, '.tldr')), false, 'no run, no scores, no cache');
+  const edited = fs.readFileSync(file, 'utf8').replace('"Demo: birds on land and water"', '"my demo"');
+  fs.writeFileSync(file, edited);
+  const again = run(['demo', '--no-run', '--out', out, '--json']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(again.events.at(-1), { type: 'demo-written', experiment: file } as unknown);
+  assert.equal(fs.readFileSync(file, 'utf8'), edited, 'an existing demo is kept as it is');
+});
+
 test('bad input: invalid experiment JSON names the JSON path; exit code 2', () => {
   const file = variant('bad-json', (e) => {
     e.task.classes = ['only'];
