@@ -43,7 +43,7 @@ export async function runExperiment(file: string, opts: EngineOptions = {}): Pro
   return runPipeline(file, opts);
 }
 
-/** Encode what scoring needs (cached) and score every word; the cache and the last scores are written. */
+/** Encode what scoring needs (train and the caption pairs, cached) and score every word; the cache and the last scores are written. */
 export async function scoreWords(file: string, opts: EngineOptions = {}): Promise<WordScores> {
   return scorePipeline(file, opts);
 }

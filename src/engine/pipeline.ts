@@ -34,7 +34,11 @@ interface Prepared {
   dims: { d: number; D: number; C: number };
 }
 
-async function prepare(ctx: StepContext, models: { classifier?: LoadedClassifier; clip?: LoadedClip }): Promise<Prepared> {
+async function prepare(
+  ctx: StepContext,
+  models: { classifier?: LoadedClassifier; clip?: LoadedClip },
+  opts: { trainOnly?: boolean } = {},
+): Promise<Prepared> {
   const { task } = ctx.loaded.experiment;
   const { classifier, clip, data } = await ctx.step(
     'encode-images',
@@ -45,7 +49,7 @@ async function prepare(ctx: StepContext, models: { classifier?: LoadedClassifier
         throw new InputError(
           `${classifier.path}: the classifier has ${classifier.info.numClasses} outputs but task.classes lists ${task.classes.length} classes. List the classes in the model's output order.`,
         );
-      const data = await encodeData(ctx, { classifier: classifier.encoder, clip: clip.imageEncoder });
+      const data = await encodeData(ctx, { classifier: classifier.encoder, clip: clip.imageEncoder }, opts);
       return { classifier, clip, data };
     },
     (r) => `${r.data.counts.images} images: ${r.data.counts.encoded} encoded, ${r.data.counts.cached} from cache`,
@@ -271,7 +275,8 @@ export async function scorePipeline(file: string, opts: EngineOptions): Promise<
   );
   const models: { classifier?: LoadedClassifier; clip?: LoadedClip } = {};
   try {
-    const p = await prepare(ctx, models);
+    // scores need the gap and the projector, so train and the caption pairs only
+    const p = await prepare(ctx, models, { trainOnly: true });
     const [scores] = await ctx.step(
       'score-words',
       () => scoreWordsPerProjector(ctx, collectWords(loaded.experiment), p.clip, p.erm, p.projectors, p.dims.D),

@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRequire } from 'node:module';
@@ -133,15 +133,18 @@ function safeName(s) {
  */
 
 /**
- * Copies the demo that run.sh wrote (`tldr-debias demo --no-run`, then `score` to fill the
- * embedding cache) into `dest`: everything but the scores and runs, which name their own folder.
+ * Copies the demo that run.sh wrote (`tldr-debias demo --no-run`, then `encode` to fill the
+ * embedding cache) into `dest`: of its .tldr/ folder only the cache (the shard records name
+ * the template's folder).
  */
 function copyDemoTemplate(dest) {
   const template = process.env.E2E_DEMO_TEMPLATE;
   if (!template || !existsSync(join(template, 'demo.tldr.json')))
     throw new Error(`no demo template at E2E_DEMO_TEMPLATE=${template ?? ''}: run the tests with test/e2e/run.sh, which writes it`);
-  const skip = new Set([join(template, '.tldr', 'scores'), join(template, '.tldr', 'runs')]);
-  cpSync(template, dest, { recursive: true, filter: (src) => !skip.has(src) });
+  const state = join(template, '.tldr');
+  const cache = join(state, 'cache');
+  const keep = (src) => !src.startsWith(state + sep) || src === cache || src.startsWith(cache + sep);
+  cpSync(template, dest, { recursive: true, filter: keep });
 }
 
 /** Runs code-server's CLI for a one-shot command (e.g. --install-extension) in the run folder. */

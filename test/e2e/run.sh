@@ -24,7 +24,8 @@ if [ -z "${E2E_SKIP_PACKAGE:-}" ] || [ ! -f "$E2E_VSIX" ]; then
 fi
 
 # The demo that tests of what follows Open Demo start from (withHost's `demo` option): written once
-# by this build's CLI, its embedding cache filled; rewritten when dist/cli.js or this script
+# by this build's CLI, its embedding cache filled (every split: scoring encodes train and captions
+# only, the tests' runs and Discover need val and test too); rewritten when dist/cli.js or this script
 # changes. Its runs try one weight decay instead of four, which quarters the retraining step of the
 # run and Slurm tests (these test the UI around a run; the grid's choices are tested in
 # test/integration).
@@ -37,7 +38,7 @@ if [ "$(cat "$E2E_DEMO_TEMPLATE.stamp" 2>/dev/null)" != "$demo_stamp" ]; then
   one_decay="const f = process.argv[1], e = JSON.parse(require('fs').readFileSync(f, 'utf8'));
 e.settings = { ...e.settings, retrain: { ...e.settings?.retrain, weightDecay: [0] } };
 require('fs').writeFileSync(f, JSON.stringify(e, null, 2) + '\\n');"
-  if ! { node dist/cli.js demo --no-run --out "$E2E_DEMO_TEMPLATE" && node -e "$one_decay" "$exp" && node dist/cli.js score "$exp"; } >"$demo_log" 2>&1; then
+  if ! { node dist/cli.js demo --no-run --out "$E2E_DEMO_TEMPLATE" && node -e "$one_decay" "$exp" && node dist/cli.js encode "$exp" --shard 0/1; } >"$demo_log" 2>&1; then
     cat "$demo_log"
     echo "e2e: writing the demo template failed (log above, also in $demo_log)" >&2
     exit 1

@@ -155,6 +155,14 @@ test('score: the known-bad demo words fail, good ones pass', async () => {
   assert.deepEqual(lastScores(exp), { lambda, scores }, 'the editor reloads the last scores (the run store keeps them)');
   const newest = (await listRuns(exp)).find((x) => x.status === 'succeeded')!;
   assert.equal(lambda, runDetails(newest.runDir).summary!.selection!.chosen.lambda, 'score uses the lambda the last run chose');
+  // scoring reads and encodes train and the caption pairs only: val and test wait for a run
+  const counts = JSON.parse(fs.readFileSync(path.join(newest.runDir, 'run.json'), 'utf8')).counts;
+  assert.ok(counts.val > 0 && counts.test > 0);
+  const encodeEnd = r.events.find((e) => e.type === 'step-end' && e.step === 'encode-images') as Extract<EngineEvent, { type: 'step-end' }>;
+  assert.equal(
+    encodeEnd.detail,
+    `${counts.images - counts.val - counts.test} images: 0 encoded, ${counts.images - counts.val - counts.test} from cache`,
+  );
 });
 
 test('demo --no-run writes the demo and runs nothing; run again, it keeps the experiment as edited', () => {

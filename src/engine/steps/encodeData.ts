@@ -70,13 +70,21 @@ async function readEmbeddingSource(
   };
 }
 
-export async function encodeData(ctx: StepContext, encoders: { classifier: ImageEncoder; clip: ImageEncoder }): Promise<EncodedData> {
+/**
+ * `trainOnly`: only what the gap and the projector need (train and the caption pairs), as word
+ * scoring does: val and test, often most of the images, wait for the first run.
+ */
+export async function encodeData(
+  ctx: StepContext,
+  encoders: { classifier: ImageEncoder; clip: ImageEncoder },
+  opts: { trainOnly?: boolean } = {},
+): Promise<EncodedData> {
   const exp = ctx.loaded.experiment;
   const resolve = ctx.loaded.resolve;
   type Job = { name: SplitData['name']; source: DataSource };
   const jobs: Job[] = [{ name: 'train', source: exp.data.train }];
-  if (exp.data.val) jobs.push({ name: 'val', source: exp.data.val });
-  if (exp.data.test) jobs.push({ name: 'test', source: exp.data.test });
+  if (exp.data.val && !opts.trainOnly) jobs.push({ name: 'val', source: exp.data.val });
+  if (exp.data.test && !opts.trainOnly) jobs.push({ name: 'test', source: exp.data.test });
 
   // Read every source first, so a bad row anywhere fails before minutes of encoding.
   const lists = jobs.map((j) => readImageSource(j.source, exp.task, resolve));
