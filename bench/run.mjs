@@ -201,7 +201,7 @@ async function main() {
     if (want('retrain')) await retrainRow(py);
     if (want('dfr')) await dfrRow(tmp, py);
     if (want('slurm-overhead')) await slurmOverheadRow(root, row, skipped);
-    await uiLatencyRows(root, row, skipped, { want, repeats: S.repeats, log });
+    await uiLatencyRows(row, skipped, { want, repeats: S.repeats, log });
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

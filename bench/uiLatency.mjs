@@ -20,9 +20,8 @@ const median = (xs) => {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Why the host cannot run here, or '' */
-function unavailable(root) {
-  const codeServer = path.join(root, 'test', 'e2e', '.host', 'node_modules', '.bin', 'code-server');
-  if (!fs.existsSync(codeServer)) return `code-server is not installed (run test/e2e/install-host.sh)`;
+function unavailable(codeServerBin) {
+  if (!fs.existsSync(codeServerBin)) return `code-server is not installed at ${codeServerBin} (run test/e2e/install-host.sh)`;
   if (!fs.existsSync('/usr/bin/chromium')) return `/usr/bin/chromium is missing (run test/e2e/install-host.sh)`;
   return '';
 }
@@ -95,14 +94,15 @@ async function jobOver(page) {
     .waitFor({ state: 'hidden', timeout: 60_000 });
 }
 
-export async function uiLatencyRows(root, row, skipped, { want, repeats, log }) {
+export async function uiLatencyRows(row, skipped, { want, repeats, log }) {
   const cancelWhat =
     '"TLDR: Cancel Run" entered in the palette (during "Encode images", cold embedding cache) until the tree\'s run row says cancelled';
   const lagWhat = 'an engine step ending (its "done in" line in the TLDR log channel) until the tree row of that step says done';
   const ids = ['cancel-latency', 'tree-lag'].filter(want);
   if (!ids.length) return;
-  const why = unavailable(root);
-  const { vsixPath, startHost, openDemo, openActivity, runCommand, tldrLog, treeItem } = await import('../test/e2e/harness.mjs');
+  const { codeServerBin, vsixPath, startHost, openDemo, openActivity, runCommand, tldrLog, treeItem } =
+    await import('../test/e2e/harness.mjs');
+  const why = unavailable(codeServerBin);
   let vsix = '';
   try {
     vsix = vsixPath();

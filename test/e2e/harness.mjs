@@ -9,9 +9,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRequire } from 'node:module';
 import { vsixPath as vsixFor } from '../../tools/vsix-targets.mjs';
@@ -19,7 +19,13 @@ import { vsixPath as vsixFor } from '../../tools/vsix-targets.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '..', '..');
 export const artifactsDir = join(here, 'artifacts');
-const codeServerBin = join(repoRoot, 'node_modules', '.cache', 'tldr-e2e-host', 'node_modules', '.bin', 'code-server'); // install-host.sh
+/** code-server where install-host.sh puts it: $E2E_HOST_DIR, else ${XDG_CACHE_HOME:-~/.cache}/tldr-e2e-host */
+export const codeServerBin = join(
+  process.env.E2E_HOST_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'tldr-e2e-host'),
+  'node_modules',
+  '.bin',
+  'code-server',
+);
 const require = createRequire(join(repoRoot, 'package.json'));
 /** @type {import('playwright-core')} */
 const { chromium } = require('playwright-core');
@@ -107,7 +113,9 @@ function safeName(s) {
 
 /**
  * @typedef {object} HostOptions
- * @property {string} [vsix] the VSIX to install (default: vsixPath())
+ * @property {string} [vsix] a VSIX to install with code-server's CLI (default: vsixPath(), copied from
+ *   $E2E_EXTENSIONS_TEMPLATE when run.sh wrote it)
+ * @property {boolean} [installVsix] install the VSIX with code-server's CLI even when the template exists
  * @property {boolean} [workspaceTrust] true: leave Workspace Trust on (the workspace opens untrusted, without the startup prompt); default off (--disable-workspace-trust)
  * @property {Record<string, unknown>} [settings] extra user settings
  * @property {Record<string, string|Buffer>} [files] files to write into the workspace before start (relative paths)
@@ -129,7 +137,7 @@ function safeName(s) {
  * @property {string[]} offlineViolations requests the page made to anything but 127.0.0.1/localhost
  * @property {string[]} consoleErrors console errors of the page (for the failure report)
  * @property {() => string} serverLog the code-server log so far
- * @property {Record<string, number>} timings start-up phases in ms since the start (VSIX installed, server ready, workbench shown)
+ * @property {Record<string, number>} timings start-up phases in ms since the start (extension in place, server ready, workbench shown)
  */
 
 /**
@@ -147,26 +155,11 @@ function copyDemoTemplate(dest) {
   cpSync(template, dest, { recursive: true, filter: keep });
 }
 
-/** Runs code-server's CLI for a one-shot command (e.g. --install-extension) in the run folder. */
-function codeServerCli(run, args) {
-  const r = spawnSync(
-    codeServerBin,
-    ['--config', run.config, '--user-data-dir', run.userDataDir, '--extensions-dir', run.extensionsDir, ...args],
-    { env: run.env, encoding: 'utf8', timeout: 60_000 },
-  );
-  if (r.status !== 0) throw new Error(`code-server ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout + r.stderr;
-}
-
 /**
- * Starts a fresh host with the VSIX installed and a Chromium page on the workbench.
- * Prefer withHost(), which also tears down and keeps the logs of a failure.
- * @param {string} name artifact prefix
- * @param {HostOptions} [opts]
- * @returns {Promise<Host & { close: () => Promise<void> }>}
+ * A temp folder for one code-server: its config, user data, extensions, workspace, and XDG and HOME
+ * folders of its own (nothing of this machine's user is read or written).
  */
-export async function startHost(name, opts = {}) {
-  if (!existsSync(codeServerBin)) throw new Error(`code-server is not installed: run test/e2e/install-host.sh`);
+function runFolder() {
   const runDir = mkdtempSync(join(tmpdir(), 'tldr-e2e-'));
   const run = {
     runDir,
@@ -197,6 +190,74 @@ export async function startHost(name, opts = {}) {
     run.env.HOME,
   ])
     mkdirSync(d, { recursive: true });
+  writeFileSync(run.config, 'bind-addr: 127.0.0.1:0\nauth: none\ncert: false\n');
+  return run;
+}
+
+/** Installs a VSIX with code-server's CLI (`--install-extension`, offline) into the run folder's extensions. */
+function installVsix(run, vsix) {
+  const r = spawnSync(
+    codeServerBin,
+    [
+      '--config',
+      run.config,
+      '--user-data-dir',
+      run.userDataDir,
+      '--extensions-dir',
+      run.extensionsDir,
+      '--install-extension',
+      vsix,
+      '--force',
+    ],
+    { env: run.env, encoding: 'utf8', timeout: 60_000 },
+  );
+  const out = `${r.stdout}\n${r.stderr}`;
+  if (r.status !== 0 || !/successfully installed/i.test(out))
+    throw new Error(`installing the VSIX ${vsix} failed (${r.status ?? r.signal}):\n${out}`);
+}
+
+/**
+ * Installs the VSIX (E2E_VSIX, else vsixPath()) once into `dir`, which each host then copies
+ * ($E2E_EXTENSIONS_TEMPLATE): the install cost 2-4 s of CPU per host. run.sh calls this after packaging.
+ * @param {string} dir
+ */
+export function writeExtensionsTemplate(dir) {
+  const run = runFolder();
+  try {
+    installVsix(run, vsixPath());
+    rmSync(dir, { recursive: true, force: true });
+    cpSync(run.extensionsDir, dir, { recursive: true });
+  } finally {
+    rmSync(run.runDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Copies the extensions that writeExtensionsTemplate installed into `dest`, pointing extensions.json's
+ * absolute locations at the copy.
+ */
+function copyExtensionsTemplate(template, dest) {
+  cpSync(template, dest, { recursive: true });
+  const file = join(dest, 'extensions.json');
+  const entries = JSON.parse(readFileSync(file, 'utf8'));
+  for (const e of entries) {
+    const p = join(dest, e.relativeLocation);
+    e.location = { $mid: 1, fsPath: p, external: pathToFileURL(p).href, path: p, scheme: 'file' };
+  }
+  writeFileSync(file, JSON.stringify(entries));
+}
+
+/**
+ * Starts a fresh host with the VSIX installed and a Chromium page on the workbench.
+ * Prefer withHost(), which also tears down and keeps the logs of a failure.
+ * @param {string} name artifact prefix
+ * @param {HostOptions} [opts]
+ * @returns {Promise<Host & { close: () => Promise<void> }>}
+ */
+export async function startHost(name, opts = {}) {
+  if (!existsSync(codeServerBin)) throw new Error(`code-server is not installed at ${codeServerBin}: run test/e2e/install-host.sh`);
+  const run = runFolder();
+  const { runDir } = run;
   const settings = {
     ...QUIET_SETTINGS,
     ...(opts.workspaceTrust ? { 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'always' } : {}),
@@ -224,10 +285,10 @@ export async function startHost(name, opts = {}) {
     const timeoutMs = opts.timeoutMs ?? 60_000;
     const t0 = Date.now();
     const timings = {};
-    writeFileSync(run.config, 'bind-addr: 127.0.0.1:0\nauth: none\ncert: false\n');
-    const installOut = codeServerCli(run, ['--install-extension', opts.vsix ?? vsixPath(), '--force']);
-    if (!/successfully installed/i.test(installOut)) throw new Error(`installing the VSIX: ${installOut}`);
-    timings.installVsixMs = Date.now() - t0;
+    const template = process.env.E2E_EXTENSIONS_TEMPLATE;
+    if (opts.installVsix || opts.vsix || !template) installVsix(run, opts.vsix ?? vsixPath());
+    else copyExtensionsTemplate(template, run.extensionsDir);
+    timings.extensionMs = Date.now() - t0;
 
     let port = 0;
     for (let attempt = 1; ; attempt++) {

@@ -2,6 +2,7 @@
 # Installs the VS Code host of the end-to-end tests (code-server, see host/package.json) offline:
 # only the npm registry and Debian's apt are used. Idempotent: returns at once when the installed
 # host matches host/package-lock.json and the Node version.
+# Where: $E2E_HOST_DIR, else ${XDG_CACHE_HOME:-~/.cache}/tldr-e2e-host (harness.mjs reads the same).
 # Recipe: docs/e2e-vscode-host.md of the shared docs (apt packages, ripgrep cache seeding, npm env).
 #
 #   test/e2e/install-host.sh          # install when needed
@@ -9,13 +10,14 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# Under node_modules/.cache, not in test/: vsce walks every file of the repository but the root
-# node_modules, and code-server's 6,300 files made each VSIX cost about 8 s more (and packaging
-# had to wait for this install). `npm ci` removes it with the rest of node_modules.
-dest="$(cd "$here/../.." && pwd)/node_modules/.cache/tldr-e2e-host"
+# Outside the repository, like npm's own cache: vsce walks every file of the repository but the root
+# node_modules (code-server's 6,300 files made each VSIX cost about 8 s more), and the root `npm ci`
+# empties node_modules, so .ci/run can start this install before it. A later run with the same lock
+# and Node finds it installed.
+dest="${E2E_HOST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tldr-e2e-host}"
 mkdir -p "$(dirname "$dest")"
-# One install at a time: `npm test` starts one in the background and run.sh calls this again;
-# the second waits here, then finds the host installed.
+# One install at a time: .ci/run and `npm test` start one in the background and run.sh calls this
+# again; a later one waits here, then finds the host installed.
 exec 9>"$dest.lock"
 flock 9
 stamp_file="$dest/node_modules/.tldr-e2e-host-stamp"

@@ -6,7 +6,7 @@ import test from 'node:test';
 import { activityItem, openActivity, screenshot, sidebarIdle, tldrLog, vscodeLogs, waitFor, withHost } from './harness.mjs';
 
 test('the packaged VSIX installs offline and the TLDR container appears', { timeout: 180_000 }, (t) =>
-  withHost(t, {}, async (host) => {
+  withHost(t, { installVsix: true }, async (host) => {
     const { page, extensionsDir } = host;
     const installed = readdirSync(extensionsDir).filter((d) => d.startsWith('tldr-debias.tldr-debias-'));
     assert.equal(installed.length, 1, `installed extensions: ${readdirSync(extensionsDir).join(', ')}`);

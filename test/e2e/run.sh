@@ -22,30 +22,14 @@ export E2E_VSIX="${E2E_VSIX:-$root/vsix/$(node -p "const m = require('./package.
 if [ -z "${E2E_SKIP_PACKAGE:-}" ] || [ ! -f "$E2E_VSIX" ]; then
   node tools/package-vsix.mjs --target linux-x64 --out "$E2E_VSIX"
 fi
+# That VSIX installed once, with code-server's CLI, into a folder each host copies (install.test.mjs
+# still installs it itself): an install costs 2-4 s of CPU per host.
+export E2E_EXTENSIONS_TEMPLATE="$root/node_modules/.cache/tldr-e2e-extensions"
+node -e 'import("./test/e2e/harness.mjs").then((h) => h.writeExtensionsTemplate(process.env.E2E_EXTENSIONS_TEMPLATE))'
 
-# The demo that tests of what follows Open Demo start from (withHost's `demo` option): written once
-# by this build's CLI, its embedding cache filled (every split: scoring encodes train and captions
-# only, the tests' runs and Discover need val and test too); rewritten when dist/cli.js or this script
-# changes. Its runs try one weight decay instead of four, which quarters the retraining step of the
-# run and Slurm tests (these test the UI around a run; the grid's choices are tested in
-# test/integration).
+# The demo that tests of what follows Open Demo start from (demo-template.sh says how and why).
 export E2E_DEMO_TEMPLATE="${E2E_DEMO_TEMPLATE:-$root/node_modules/.cache/tldr-e2e-demo}"
-demo_stamp="$(cat dist/cli.js "$here/run.sh" | sha256sum | cut -c1-16)"
-if [ "$(cat "$E2E_DEMO_TEMPLATE.stamp" 2>/dev/null)" != "$demo_stamp" ]; then
-  rm -rf "$E2E_DEMO_TEMPLATE" "$E2E_DEMO_TEMPLATE.stamp"
-  demo_log="$here/artifacts/demo-template.log"
-  exp="$E2E_DEMO_TEMPLATE/demo.tldr.json"
-  one_decay="const f = process.argv[1], e = JSON.parse(require('fs').readFileSync(f, 'utf8'));
-e.settings = { ...e.settings, retrain: { ...e.settings?.retrain, weightDecay: [0] } };
-require('fs').writeFileSync(f, JSON.stringify(e, null, 2) + '\\n');"
-  if ! { node dist/cli.js demo --no-run --out "$E2E_DEMO_TEMPLATE" && node -e "$one_decay" "$exp" && node dist/cli.js encode "$exp" --shard 0/1; } >"$demo_log" 2>&1; then
-    cat "$demo_log"
-    echo "e2e: writing the demo template failed (log above, also in $demo_log)" >&2
-    exit 1
-  fi
-  echo "$demo_stamp" >"$E2E_DEMO_TEMPLATE.stamp"
-  echo "e2e: demo template written in $E2E_DEMO_TEMPLATE"
-fi
+"$here/demo-template.sh"
 
 if [ $# -gt 0 ]; then tests=("$@"); else tests=("$here"/*.test.mjs); fi
 status=0
