@@ -194,23 +194,16 @@ function runFolder() {
   return run;
 }
 
+/** code-server's arguments that point it at the run folder's config, user data and extensions. */
+const folderArgs = (run) => ['--config', run.config, '--user-data-dir', run.userDataDir, '--extensions-dir', run.extensionsDir];
+
 /** Installs a VSIX with code-server's CLI (`--install-extension`, offline) into the run folder's extensions. */
 function installVsix(run, vsix) {
-  const r = spawnSync(
-    codeServerBin,
-    [
-      '--config',
-      run.config,
-      '--user-data-dir',
-      run.userDataDir,
-      '--extensions-dir',
-      run.extensionsDir,
-      '--install-extension',
-      vsix,
-      '--force',
-    ],
-    { env: run.env, encoding: 'utf8', timeout: 60_000 },
-  );
+  const r = spawnSync(codeServerBin, [...folderArgs(run), '--install-extension', vsix, '--force'], {
+    env: run.env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   const out = `${r.stdout}\n${r.stderr}`;
   if (r.status !== 0 || !/successfully installed/i.test(out))
     throw new Error(`installing the VSIX ${vsix} failed (${r.status ?? r.signal}):\n${out}`);
@@ -295,12 +288,7 @@ export async function startHost(name, opts = {}) {
       port = await freePort();
       writeFileSync(run.config, `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
       const args = [
-        '--config',
-        run.config,
-        '--user-data-dir',
-        run.userDataDir,
-        '--extensions-dir',
-        run.extensionsDir,
+        ...folderArgs(run),
         '--disable-telemetry',
         '--disable-update-check',
         '--disable-getting-started-override',
