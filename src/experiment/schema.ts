@@ -149,6 +149,9 @@ export const dataSourceSchema = z.union([manifestSourceSchema, imageFolderSource
 });
 export type DataSource = z.infer<typeof dataSourceSchema>;
 
+/** Caption pairs used for the modality gap when the experiment sets no `limit`. */
+export const DEFAULT_CAPTION_PAIRS = 1000;
+
 export const captionsSchema = z
   .object({
     path: z.string().min(1).describe('CSV or JSONL of (image, caption) pairs, or a COCO captions file such as captions_val2014.json'),
@@ -163,7 +166,7 @@ export const captionsSchema = z
       .number()
       .int()
       .positive()
-      .default(1000)
+      .default(DEFAULT_CAPTION_PAIRS)
       .describe("pairs used for the gap: a random sample seeded by settings.seed, as the reference's n_gap_estimates"),
   })
   .strict();

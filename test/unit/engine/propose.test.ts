@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { proposeExperiment, tokenize } from '../../../src/engine/api';
 import { readImageSource } from '../../../src/engine/data/readSource';
-import { experimentSchema, loadExperiment } from '../../../src/experiment';
+import { DEFAULT_CAPTION_PAIRS, experimentSchema, loadExperiment } from '../../../src/experiment';
 import { hasSharedClip, repoRoot, SHARED_SKIP, sharedClipDir, tempDir } from '../../helpers/paths';
 
 const CLIP_SPLIT = path.join(repoRoot, 'test', 'fixtures', 'clip', 'split');
@@ -254,7 +254,7 @@ test('no known layout, captions only, and a CLIP tower given as the classifier: 
   const c = await proposeExperiment({ clipDir: CLIP_SPLIT, classifierPath: RESNET, dataPath: cdir, file: path.join(cdir, 'c.tldr.json') });
   assert.equal(c.data.kind, 'captions');
   const cexp = experimentSchema.parse(c.experiment);
-  assert.deepEqual(cexp.data.captions, { path: 'annotations/captions_val2014.json', format: 'coco', limit: 1000 });
+  assert.deepEqual(cexp.data.captions, { path: 'annotations/captions_val2014.json', format: 'coco', limit: DEFAULT_CAPTION_PAIRS });
   assert.deepEqual(cexp.task.classes, ['class 0', 'class 1', 'class 2'], "placeholders, as many as the classifier's outputs");
   assert.ok(c.notes.some((n) => /Only caption pairs/.test(n)));
 });

@@ -41,12 +41,14 @@ test('parseTextWords splits a single comma line, and salvages a truncated JSON a
 });
 
 test('retryAfterMs reads seconds, HTTP dates and retry-after-ms, capped at a minute', () => {
-  const h = (o: Record<string, string>) => new Headers(o);
-  assert.equal(retryAfterMs(h({ 'retry-after': '2' })), 2000);
-  assert.equal(retryAfterMs(h({ 'retry-after-ms': '150' })), 150);
-  assert.equal(retryAfterMs(h({ 'retry-after': new Date(10_000).toUTCString() }), 7_000), 3000);
-  assert.equal(retryAfterMs(h({ 'retry-after': '3600' })), 60_000);
-  assert.equal(retryAfterMs(h({})), undefined);
+  // header parsing, no clock involved: `now` is passed in for the HTTP date
+  const SECOND = 1e3;
+  const wait = (o: Record<string, string>, now?: number) => retryAfterMs(new Headers(o), now);
+  assert.equal(wait({ 'retry-after': '2' }), 2 * SECOND);
+  assert.equal(wait({ 'retry-after-ms': '150' }), 150);
+  assert.equal(wait({ 'retry-after': new Date(10 * SECOND).toUTCString() }, 7 * SECOND), 3 * SECOND);
+  assert.equal(wait({ 'retry-after': '3600' }), 60 * SECOND);
+  assert.equal(wait({}), undefined);
 });
 
 test('readWordAnswer takes the requested JSON or a plausible list, and refuses anything else with the reason', () => {
