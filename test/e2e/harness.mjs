@@ -511,8 +511,7 @@ export async function waitFor(pred, timeoutMs, intervalMs = 100) {
  * starting it closes and reopens it until the command shows up (or timeoutMs passes).
  * @param {import('playwright-core').Page} page
  * @param {string} title
- * @param {{ timeoutMs?: number, opensQuickInput?: boolean }} [opts] opensQuickInput: the command opens its own quick
- *   input at once, so the palette's does not close
+ * @param {{ timeoutMs?: number }} [opts]
  * @returns {Promise<number>} Date.now() when Enter was pressed (to time what the command does)
  */
 export async function runCommand(page, title, opts = {}) {
@@ -574,7 +573,16 @@ export async function runCommand(page, title, opts = {}) {
   if (!(await isFocused())) throw new Error(`cannot select "${title}" in the command palette`);
   const entered = Date.now();
   await input.press('Enter');
-  if (!opts.opensQuickInput) await input.waitFor({ state: 'hidden' });
+  // The palette is gone when the quick input hides, or when the command's own quick input (an input
+  // box, a picker) takes its place at once: that one does not start with the palette's '>'.
+  await page.waitForFunction(
+    () => {
+      const el = /** @type {HTMLInputElement | null} */ (document.querySelector('.quick-input-widget input'));
+      return !el || !el.checkVisibility() || !el.value.startsWith('>');
+    },
+    undefined,
+    { polling: 100 },
+  );
   return entered;
 }
 

@@ -42,7 +42,7 @@ async function pickRow(page, title, label) {
 
 /** Runs "TLDR: New Experiment…" from the palette; the command opens its own quick input at once. */
 async function newExperimentCommand(page) {
-  await runCommand(page, 'TLDR: New Experiment…', { timeoutMs: 90_000, opensQuickInput: true });
+  await runCommand(page, 'TLDR: New Experiment…', { timeoutMs: 90_000 });
   await quickInput(page).locator('.quick-input-title', { hasText: 'TLDR: New Experiment' }).waitFor();
 }
 
