@@ -65,7 +65,11 @@ cp "$here/host/package.json" "$here/host/package-lock.json" "$dest/"
   export npm_config_unsafe_perm=true      # code-server's postinstall refuses root otherwise
   export npm_config_nodedir=/usr          # Debian's nodejs ships the headers: node-gyp downloads nothing
   export npm_config_yes=true              # node-pty's install runs `npx node-gyp`
-  export npm_config_build_from_source=true  # no prebuilt lookups on GitHub
+  # Build kerberos from source (its prebuild-install would look on GitHub). Not "true": @parcel/watcher
+  # would then compile itself (44 s of CPU) instead of using its npm prebuild (@parcel/watcher-linux-x64-glibc).
+  export npm_config_build_from_source=kerberos
+  # argon2's node-pre-gyp looks for a prebuild first: a closed local port fails it at once, then it builds.
+  export npm_config_argon2_binary_host_mirror=http://127.0.0.1:9/
   export JOBS=max
   npm ci --no-audit --no-fund --loglevel=error
 )
