@@ -543,7 +543,16 @@ export async function runCommand(page, title, opts = {}) {
       if (await shown()) break;
       if (Date.now() > deadline) throw new Error(`the command palette did not open (F1 and the command center, ${attempt + 1} tries)`);
     }
-    await input.fill(`>${title}`);
+    // The palette can close again right after it showed (a webview taking the focus it was given a
+    // moment before): then open it again instead of waiting for it.
+    const filled = await input.fill(`>${title}`, { timeout: 3_000 }).then(
+      () => true,
+      () => false,
+    );
+    if (!filled) {
+      if (Date.now() > deadline) throw new Error(`the command palette closed before "${title}" could be typed into it`);
+      continue;
+    }
     // The row with exactly this title (a recently used or similar command may be listed first).
     const found = await rows
       .filter({ hasText: title })
