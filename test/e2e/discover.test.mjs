@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
-import { calm, editorTab, openDemo, runCommand, screenshot, tldrLog, waitFor, withHost } from './harness.mjs';
+import { calm, editorTab, openDemo, runCommand, savedJson, screenshot, tldrLog, waitFor, withHost } from './harness.mjs';
 
 // the demo world's scenes and their aliases (src/engine/demo/worlds/birds.json), per spurious value
 const SCENES = {
@@ -97,10 +97,7 @@ test('Discover tab: ranked keywords, thumbnails, and a grouping written into the
     assert.equal(readFileSync(file, 'utf8'), before, 'an unsaved edit: the file is unchanged');
     await editorTab(page, 'demo.tldr.json').click();
     await runCommand(page, 'File: Save');
-    await waitFor(() => readFileSync(file, 'utf8') !== before, 15_000).catch(() => {
-      throw new Error('saving did not write the grouping');
-    });
-    const after = readFileSync(file, 'utf8');
+    const after = await savedJson(file, before, 'saving did not write the grouping');
     const exp = JSON.parse(after);
     assert.deepEqual(exp.task.spurious, { name: 'scene', values: ['land', 'water'] });
     const texts = (v) => exp.words.spurious[v].map((w) => w.text);

@@ -4,7 +4,18 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
-import { calm, editorTab, experimentJson, quickOpen, runCommand, screenshot, waitFor, webviewFrame, withHost } from './harness.mjs';
+import {
+  calm,
+  editorTab,
+  experimentJson,
+  quickOpen,
+  runCommand,
+  savedJson,
+  screenshot,
+  waitFor,
+  webviewFrame,
+  withHost,
+} from './harness.mjs';
 
 const landbird = (frame) => frame.locator('[data-testid=word-table][data-list=targets][data-group=landbird]');
 const wordsOf = (exp, list, group) => exp.words[list][group].map((w) => w.text);
@@ -50,10 +61,7 @@ test('a webview edit dirties the document, Ctrl+S writes it, a text edit updates
       // 2. Ctrl+S (focus is in the webview) writes the edit to the file; the marker goes away.
       await landbird(frame).locator('[data-testid=word-row][data-word="goldfinch"] [data-testid=word-text]').click();
       await page.keyboard.press('Control+s');
-      await waitFor(() => readFileSync(file, 'utf8') !== before, 15_000).catch(() => {
-        throw new Error('Ctrl+S did not write the file');
-      });
-      const saved = JSON.parse(readFileSync(file, 'utf8'));
+      const saved = JSON.parse(await savedJson(file, before, 'Ctrl+S did not write the file'));
       const landBefore = wordsOf(JSON.parse(before), 'targets', 'landbird');
       assert.deepEqual(
         wordsOf(saved, 'targets', 'landbird'),

@@ -503,6 +503,32 @@ export async function waitFor(pred, timeoutMs, intervalMs = 100) {
   }
 }
 
+/**
+ * Waits until the editor's save has written `file`: its text differs from `before` and parses as JSON
+ * (VS Code writes in place, so a read in the middle of the save can see it empty or cut short).
+ * @param {string} file
+ * @param {string} before the text before the save
+ * @param {string} what what failed, for the error
+ * @returns {Promise<string>} the saved text
+ */
+export async function savedJson(file, before, what) {
+  let text = before;
+  const written = () => {
+    text = readFileSync(file, 'utf8');
+    if (text === before) return false;
+    try {
+      JSON.parse(text);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  await waitFor(written, 15_000).catch(() => {
+    throw new Error(`${what}: ${file} was not written (or is not valid JSON)`);
+  });
+  return text;
+}
+
 // ---- UI helpers -------------------------------------------------------------------------------
 
 /**

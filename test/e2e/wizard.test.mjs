@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import test from 'node:test';
-import { calm, editorTab, repoRoot, runCommand, screenshot, waitFor, webviewFrame, withHost } from './harness.mjs';
+import { calm, editorTab, repoRoot, runCommand, savedJson, screenshot, waitFor, webviewFrame, withHost } from './harness.mjs';
 
 /** The workspace: a CLIP export (the split fixture), the demo's 2-class classifier, and birds/<split>/<class>/ images. */
 function workspaceFiles() {
@@ -181,8 +181,7 @@ test(
       await screenshot(page, 'wizard-4-setup-tab');
       await frame.locator('[data-testid=check-setup]').click();
       await page.keyboard.press('Control+s');
-      await waitFor(() => readFileSync(file, 'utf8') !== before, 15_000);
-      const saved = readFileSync(file, 'utf8');
+      const saved = await savedJson(file, before, 'Ctrl+S did not write the file');
       const after = JSON.parse(saved);
       assert.equal(after.models.clip.variant, 'fp16');
       assert.equal(after.models.classifier.preprocessing.resample, 'bilinear');
